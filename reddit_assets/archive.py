@@ -1,0 +1,317 @@
+"""Archive zips: build one from a raw file, read its manifest, verify it, restore the raw file.
+
+Pure file work, no network. An archive holds, in this order:
+
+- ``<subreddit>.json``   the raw file, byte for byte (deflated)
+- ``submissions.parquet`` the normalized submissions (zstd inside; stored in the zip)
+- ``comments.parquet``    the normalized comments (zstd inside; stored in the zip)
+- ``manifest.json``       format, subreddit, date, scraped_at, counts, and the size and
+  SHA-256 of every other member (deflated)
+
+The zip is written to a temporary file, fsynced and renamed into place, so a crash
+never leaves a half archive under the final name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reddit_assets.rawfile import fsync_dir, sha256_file
+
+ARCHIVE_FORMAT = "reddit_assets/archive@1"
+MANIFEST_NAME = "manifest.json"
+SUBMISSIONS_NAME = "submissions.parquet"
+COMMENTS_NAME = "comments.parquet"
+PARQUET_COMPRESSION = "zstd"
+
+_BLOCK = 1 << 20  # 1 MiB copy blocks
+
+
+class ArchiveError(ValueError):
+    """An archive that is missing, unreadable, or whose contents do not match its manifest."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(f"archive {path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    path: Path
+    size: int
+    sha256: str
+    manifest: dict
+
+
+def raw_member_name(subreddit: str) -> str:
+    """The name the raw file has inside an archive: ``<subreddit>.json``."""
+    return f"{subreddit}.json"
+
+
+def _iso(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _zip_time(scraped_at: str) -> tuple[int, int, int, int, int, int]:
+    """Member timestamps come from the scrape, so the same input gives the same members."""
+    try:
+        when = dt.datetime.fromisoformat(scraped_at).astimezone(dt.timezone.utc)
+    except (TypeError, ValueError):
+        return (1980, 1, 1, 0, 0, 0)
+    if when.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    return (when.year, when.month, when.day, when.hour, when.minute, when.second)
+
+
+def _member(name: str, date_time, compress_type: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.compress_type = compress_type
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _parquet_bytes(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
+    return sink.getvalue()
+
+
+def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int) -> str:
+    """Copy `source` (a binary file) into the member block by block; return its SHA-256."""
+    sha = hashlib.sha256()
+    info.file_size = size  # lets zipfile choose ZIP64 up front for very large members
+    with zf.open(info, mode="w", force_zip64=size >= zipfile.ZIP64_LIMIT) as dest:
+        for block in iter(lambda: source.read(_BLOCK), b""):
+            sha.update(block)
+            dest.write(block)
+    return sha.hexdigest()
+
+
+def build_archive(
+    raw_path: Path, document: dict, submissions: pa.Table, comments: pa.Table, zip_path: Path
+) -> ArchiveInfo:
+    """Zip the raw file, Parquet copies of its rows and a manifest into `zip_path`, atomically.
+
+    `document` is the parsed raw file (for subreddit, date and scraped_at); `submissions`
+    and `comments` are its normalized tables. The raw file is streamed, never loaded.
+    """
+    raw_path = Path(raw_path)
+    zip_path = Path(zip_path)
+    subreddit = document["subreddit"]
+    date = _iso(document["date"])
+    scraped_at = _iso(document["scraped_at"])
+    when = _zip_time(scraped_at)
+    raw_name = raw_member_name(subreddit)
+
+    try:
+        raw_handle = open(raw_path, "rb")
+    except FileNotFoundError:
+        raise ArchiveError(zip_path, f"raw file {raw_path} does not exist") from None
+
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    files: dict[str, dict] = {}
+    try:
+        with raw_handle, open(tmp, "wb") as out:
+            with zipfile.ZipFile(out, mode="w", allowZip64=True) as zf:
+                raw_size = os.fstat(raw_handle.fileno()).st_size
+                raw_sha = _write_stream(zf, _member(raw_name, when, zipfile.ZIP_DEFLATED), raw_handle, raw_size)
+                # The size actually copied, in case the file changed while we read it.
+                raw_size = zf.getinfo(raw_name).file_size
+                files[raw_name] = {"bytes": raw_size, "sha256": raw_sha}
+
+                for name, table in ((SUBMISSIONS_NAME, submissions), (COMMENTS_NAME, comments)):
+                    data = _parquet_bytes(table)
+                    view = memoryview(data).cast("B")
+                    zf.writestr(_member(name, when, zipfile.ZIP_STORED), view)
+                    files[name] = {"bytes": data.size, "sha256": hashlib.sha256(view).hexdigest()}
+
+                manifest = {
+                    "format": ARCHIVE_FORMAT,
+                    "subreddit": subreddit,
+                    "date": date,
+                    "scraped_at": scraped_at,
+                    "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
+                    "files": files,
+                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                }
+                zf.writestr(
+                    _member(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED),
+                    json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"),
+                )
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, zip_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(zip_path.parent)
+    return ArchiveInfo(path=zip_path, size=zip_path.stat().st_size, sha256=sha256_file(zip_path), manifest=manifest)
+
+
+def _open_zip(zip_path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(zip_path)
+    except FileNotFoundError:
+        raise ArchiveError(zip_path, "does not exist") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(zip_path, f"not a readable zip file ({exc})") from None
+
+
+def _manifest_of(zf: zipfile.ZipFile, zip_path: Path) -> dict:
+    try:
+        data = zf.read(MANIFEST_NAME)
+    except KeyError:
+        raise ArchiveError(zip_path, f"has no {MANIFEST_NAME}") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ArchiveError(zip_path, f"{MANIFEST_NAME} is corrupted ({exc})") from None
+    try:
+        manifest = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArchiveError(zip_path, f"{MANIFEST_NAME} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise ArchiveError(zip_path, f"manifest format is {found!r}, expected {ARCHIVE_FORMAT!r}")
+    if not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("counts"), dict):
+        raise ArchiveError(zip_path, "manifest lacks 'files' or 'counts'")
+    return manifest
+
+
+def read_manifest(zip_path: Path) -> dict:
+    """The archive's manifest; ArchiveError if the zip or its manifest is unreadable."""
+    zip_path = Path(zip_path)
+    with _open_zip(zip_path) as zf:
+        return _manifest_of(zf, zip_path)
+
+
+def _hash_member(zf: zipfile.ZipFile, name: str, keep: bool) -> tuple[int, str, bytes | None]:
+    sha = hashlib.sha256()
+    size = 0
+    kept = io.BytesIO() if keep else None
+    with zf.open(name) as src:
+        for block in iter(lambda: src.read(_BLOCK), b""):
+            sha.update(block)
+            size += len(block)
+            if kept is not None:
+                kept.write(block)
+    return size, sha.hexdigest(), (kept.getvalue() if kept is not None else None)
+
+
+def verify_archive(zip_path: Path) -> list[str]:
+    """Problems found in the archive; an empty list means it is good.
+
+    Checks every member's size and SHA-256 against the manifest, that no member is
+    missing or unlisted, and that the manifest's counts match the Parquet row counts.
+    """
+    zip_path = Path(zip_path)
+    try:
+        zf = _open_zip(zip_path)
+    except ArchiveError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    with zf:
+        try:
+            manifest = _manifest_of(zf, zip_path)
+        except ArchiveError as exc:
+            return [str(exc)]
+        listed = manifest["files"]
+        present = [n for n in zf.namelist() if n != MANIFEST_NAME]
+        for name in present:
+            if name not in listed:
+                problems.append(f"member {name} is not listed in the manifest")
+        counts_by_member = {SUBMISSIONS_NAME: "submissions", COMMENTS_NAME: "comments"}
+        for name, expected in listed.items():
+            if not isinstance(expected, dict):
+                problems.append(f"manifest entry for {name} is not an object")
+                continue
+            if name not in present:
+                problems.append(f"member {name} listed in the manifest is missing")
+                continue
+            try:
+                size, sha, data = _hash_member(zf, name, keep=name in counts_by_member)
+            except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+                problems.append(f"member {name} is corrupted ({exc})")
+                continue
+            if size != expected.get("bytes"):
+                problems.append(f"member {name} has {size} bytes, manifest says {expected.get('bytes')}")
+            if sha != expected.get("sha256"):
+                problems.append(f"member {name} SHA-256 {sha} does not match manifest {expected.get('sha256')}")
+            if data is not None:
+                what = counts_by_member[name]
+                try:
+                    rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+                except (pa.ArrowException, OSError) as exc:
+                    problems.append(f"member {name} is not readable Parquet ({exc})")
+                    continue
+                if rows != manifest["counts"].get(what):
+                    problems.append(f"member {name} holds {rows} rows, manifest counts {manifest['counts'].get(what)} {what}")
+        for name, what in counts_by_member.items():
+            if name not in listed:
+                problems.append(f"manifest does not list {name}")
+    return problems
+
+
+def extract_raw(zip_path: Path, dest_path: Path) -> Path:
+    """Restore the raw file from the archive to `dest_path`, atomically, after checking its SHA-256."""
+    zip_path = Path(zip_path)
+    dest_path = Path(dest_path)
+    with _open_zip(zip_path) as zf:
+        manifest = _manifest_of(zf, zip_path)
+        name = raw_member_name(manifest.get("subreddit", ""))
+        expected = manifest["files"].get(name)
+        if expected is None:
+            raise ArchiveError(zip_path, f"manifest does not list the raw file {name}")
+        dest_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest_path.with_name(f".{dest_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            sha = hashlib.sha256()
+            size = 0
+            try:
+                with zf.open(name) as src, open(tmp, "wb") as out:
+                    for block in iter(lambda: src.read(_BLOCK), b""):
+                        sha.update(block)
+                        size += len(block)
+                        out.write(block)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except KeyError:
+                raise ArchiveError(zip_path, f"raw file {name} is missing from the zip") from None
+            except (zipfile.BadZipFile, EOFError) as exc:
+                raise ArchiveError(zip_path, f"raw file {name} is corrupted ({exc})") from None
+            if sha.hexdigest() != expected.get("sha256") or size != expected.get("bytes"):
+                raise ArchiveError(
+                    zip_path,
+                    f"raw file {name} does not match the manifest "
+                    f"(SHA-256 {sha.hexdigest()}, {size} bytes; manifest {expected.get('sha256')}, "
+                    f"{expected.get('bytes')} bytes); not restored",
+                )
+            os.replace(tmp, dest_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    fsync_dir(dest_path.parent)
+    return dest_path
+
+
+__all__ = [
+    "ARCHIVE_FORMAT",
+    "ArchiveError",
+    "ArchiveInfo",
+    "build_archive",
+    "extract_raw",
+    "raw_member_name",
+    "read_manifest",
+    "verify_archive",
+]

@@ -1,0 +1,55 @@
+"""reddit/r2_archive: the day's files zipped and uploaded to R2 (or kept locally)."""
+
+
+import dagster as dg
+
+from reddit_assets.archive import build_archive
+from reddit_assets.assets.common import OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY, partitions_of
+from reddit_assets.assets.raw_source import load_raw_document
+from reddit_assets.config import Flags
+from reddit_assets.normalize import normalize
+from reddit_assets.paths import archive_object_key
+from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
+from reddit_assets.storage.raw_files_resource import RawFilesResource
+
+
+def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, store_kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=R2_ARCHIVE,
+        deps=[RAW_SCRAPE],
+        partitions_def=partitions_def,
+        group_name="archive",
+        kinds={store_kind, "zip", "parquet"},
+        owners=OWNERS,
+        retry_policy=RETRY_POLICY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def r2_archive(context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource) -> dg.MaterializeResult:
+        """Zip of the raw file, Parquet copies of its rows and a manifest of counts and
+        SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
+        The local zip is deleted only after the upload is verified."""
+        store = archive_store.store()
+        for key, date, name in partitions_of(context):
+            raw = load_raw_document(raw_files, archive_store, date, name)
+            submissions, comments = normalize(raw.document)
+            zip_path = raw_files.archive_path(date, name)
+            info = build_archive(raw.path, raw.document, submissions, comments, zip_path)
+            object_key = archive_object_key(date, name)
+            metadata = {
+                "object_key": object_key,
+                "bytes": info.size,
+                "sha256": info.sha256,
+                "submissions": submissions.num_rows,
+                "comments": comments.num_rows,
+                "uploaded": False,
+            }
+            if flags.upload_to_r2_enabled:
+                store.put_verified(object_key, zip_path, info.sha256)
+                zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
+                metadata.update(uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe())
+            else:
+                metadata["local_path"] = dg.MetadataValue.path(str(zip_path))
+            context.add_asset_metadata(metadata, partition_key=key)
+        return dg.MaterializeResult()
+
+    return r2_archive

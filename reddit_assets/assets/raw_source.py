@@ -1,0 +1,63 @@
+"""Reading a partition's raw file, restoring it from its archive when it is gone.
+
+Both the database and the archive branch read raw files only through here: neither
+ever calls Reddit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from reddit_assets.archive import extract_raw
+from reddit_assets.paths import archive_object_key
+from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
+from reddit_assets.storage.raw_files_resource import RawFilesResource
+
+
+def _restore(raw_path: Path, local_zip: Path, store, key: str) -> str | None:
+    """Put the raw file back from the local archive or the archive store; where from, or None."""
+    if local_zip.exists():
+        extract_raw(local_zip, raw_path)
+        return str(local_zip)
+    if not store.exists(key):
+        return None
+    with tempfile.TemporaryDirectory(prefix="reddit-assets-restore-") as tmp:
+        zip_path = Path(tmp) / "archive.zip"
+        store.download(key, zip_path)
+        extract_raw(zip_path, raw_path)
+    return store.url_for(key)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    document: dict
+    path: Path
+    sha256: str
+    restored_from: str | None
+
+
+def load_raw_document(raw_files: RawFilesResource, archive_store, date: dt.date, name: str) -> RawSource:
+    """The partition's parsed raw file, restored from its archive first if it is gone."""
+    raw_path = raw_files.raw_path(date, name)
+    restored_from = None
+    if not raw_path.exists():
+        store = archive_store.store()
+        key = archive_object_key(date, name)
+        restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key)
+        if restored_from is None:
+            raise dg.Failure(
+                f"partition {date}|{name}: no raw file at {raw_path} and no archive "
+                f"{key} in {store.describe()} or at {raw_files.archive_path(date, name)}; "
+                "materialize reddit/raw_scrape for it (only possible for today) or import the file",
+                allow_retries=False,
+            )
+    try:
+        document, sha256 = read_raw_file_hashed(raw_path)
+    except RawFileError as exc:
+        raise dg.Failure(f"partition {date}|{name}: {exc}", allow_retries=False) from None
+    return RawSource(document, raw_path, sha256, restored_from)

@@ -1,0 +1,33 @@
+"""Wires the config file, assets, jobs and schedule into `defs`. No logic of its own."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from reddit_assets import resources
+from reddit_assets.assets.archive import build_r2_archive
+from reddit_assets.assets.database import build_database_tables
+from reddit_assets.assets.scrape import build_raw_scrape
+from reddit_assets.config import load_config
+from reddit_assets.jobs import build_jobs
+from reddit_assets.partitions import build_partitions
+from reddit_assets.schedules import build_daily_schedule
+
+
+def build_definitions() -> dg.Definitions:
+    app_config = load_config()
+    partitions_def = build_partitions(app_config)
+    jobs = build_jobs(partitions_def, app_config.flags)
+    return dg.Definitions(
+        assets=[
+            build_raw_scrape(app_config, partitions_def),
+            build_database_tables(partitions_def, resources.database_kind()),
+            build_r2_archive(partitions_def, app_config.flags, resources.archive_store_kind()),
+        ],
+        jobs=jobs,
+        schedules=[build_daily_schedule(app_config, jobs[0])],
+        resources=resources.build_resources(),
+    )
+
+
+defs = build_definitions()

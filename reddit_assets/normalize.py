@@ -1,0 +1,124 @@
+"""Raw scrape document -> Arrow tables of submissions and comments. Pure: no I/O.
+
+Both branches (database tables and archive Parquet copies) read through here, so the
+rows in the database and in the archive are the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+_TS = pa.timestamp("us", tz="UTC")
+
+SUBMISSION_SCHEMA = pa.schema(
+    [
+        ("scrape_date", pa.date32()),
+        ("subreddit", pa.string()),
+        ("id", pa.string()),
+        ("title", pa.string()),
+        ("author", pa.string()),
+        ("selftext", pa.string()),
+        ("url", pa.string()),
+        ("permalink", pa.string()),
+        ("domain", pa.string()),
+        ("link_flair_text", pa.string()),
+        ("created_utc", _TS),
+        ("score", pa.int64()),
+        ("upvote_ratio", pa.float64()),
+        ("num_comments", pa.int64()),
+        ("over_18", pa.bool_()),
+        ("is_self", pa.bool_()),
+        ("stickied", pa.bool_()),
+        ("locked", pa.bool_()),
+        ("spoiler", pa.bool_()),
+        ("scraped_at", _TS),
+    ]
+)
+
+COMMENT_SCHEMA = pa.schema(
+    [
+        ("scrape_date", pa.date32()),
+        ("subreddit", pa.string()),
+        ("id", pa.string()),
+        ("submission_id", pa.string()),
+        ("parent_id", pa.string()),
+        ("author", pa.string()),
+        ("body", pa.string()),
+        ("permalink", pa.string()),
+        ("distinguished", pa.string()),
+        ("created_utc", _TS),
+        ("edited_utc", _TS),
+        ("score", pa.int64()),
+        ("depth", pa.int32()),
+        ("is_submitter", pa.bool_()),
+        ("stickied", pa.bool_()),
+        ("scraped_at", _TS),
+    ]
+)
+
+# Columns copied straight from Reddit's fields, by name and type.
+_SUBMISSION_FIELDS = [f for f in SUBMISSION_SCHEMA.names if f not in ("scrape_date", "subreddit", "created_utc", "scraped_at")]
+_COMMENT_FIELDS = ["id", "parent_id", "author", "body", "permalink", "distinguished", "score", "depth", "is_submitter", "stickied"]
+
+
+def _timestamp(value) -> dt.datetime | None:
+    if value is None or value is False or value is True:
+        return None
+    return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+
+
+def _strip_prefix(fullname: str | None) -> str | None:
+    if fullname is None:
+        return None
+    return fullname.split("_", 1)[1] if "_" in fullname else fullname
+
+
+def _author(value) -> str | None:
+    # PRAW-shaped data holds a name; Reddit's own uses "[deleted]" for gone accounts.
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _common(document: dict, n: int) -> dict:
+    date = dt.date.fromisoformat(document["date"])
+    scraped_at = dt.datetime.fromisoformat(document["scraped_at"])
+    return {"scrape_date": [date] * n, "subreddit": [document["subreddit"]] * n, "scraped_at": [scraped_at] * n}
+
+
+def _unique_by_id(items: list[dict]) -> list[dict]:
+    """Keep the first occurrence of each id (Reddit listings can repeat an item across pages)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item["id"] not in seen:
+            seen.add(item["id"])
+            out.append(item)
+    return out
+
+
+def submissions_table(document: dict) -> pa.Table:
+    items = _unique_by_id(document["submissions"])
+    columns = _common(document, len(items))
+    for field in _SUBMISSION_FIELDS:
+        columns[field] = [item.get(field) for item in items]
+    columns["author"] = [_author(v) for v in columns["author"]]
+    columns["created_utc"] = [_timestamp(item.get("created_utc")) for item in items]
+    return pa.Table.from_pydict(columns, schema=SUBMISSION_SCHEMA)
+
+
+def comments_table(document: dict) -> pa.Table:
+    items = _unique_by_id(document["comments"])
+    columns = _common(document, len(items))
+    for field in _COMMENT_FIELDS:
+        columns[field] = [item.get(field) for item in items]
+    columns["author"] = [_author(v) for v in columns["author"]]
+    columns["submission_id"] = [_strip_prefix(item.get("link_id")) for item in items]
+    columns["created_utc"] = [_timestamp(item.get("created_utc")) for item in items]
+    columns["edited_utc"] = [_timestamp(item.get("edited")) for item in items]
+    return pa.Table.from_pydict(columns, schema=COMMENT_SCHEMA)
+
+
+def normalize(document: dict) -> tuple[pa.Table, pa.Table]:
+    """(submissions, comments) for one raw document."""
+    return submissions_table(document), comments_table(document)

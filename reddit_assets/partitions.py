@@ -1,0 +1,61 @@
+"""The date x subreddit partitions shared by every asset."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import dagster as dg
+
+from reddit_assets.config import AppConfig, is_valid_subreddit_name
+
+DATE_DIM = "date"
+SUBREDDIT_DIM = "subreddit"
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+class PartitionKeyError(ValueError):
+    """A partition key that is not `YYYY-MM-DD|subreddit`."""
+
+
+def build_partitions(config: AppConfig) -> dg.MultiPartitionsDefinition:
+    """`date` x `subreddit`; keys read `2026-11-27|CreditCardsIndia` (dimensions sort by name).
+
+    end_offset=1 makes today's date partition exist as soon as the day starts, so the
+    23:30 schedule can request it.
+    """
+    return dg.MultiPartitionsDefinition(
+        {
+            DATE_DIM: dg.DailyPartitionsDefinition(
+                start_date=config.start_date.isoformat(),
+                timezone=config.schedule.timezone,
+                end_offset=1,
+            ),
+            SUBREDDIT_DIM: dg.StaticPartitionsDefinition(config.names),
+        }
+    )
+
+
+def partition_key(date: dt.date | str, subreddit: str) -> dg.MultiPartitionKey:
+    date = date.isoformat() if isinstance(date, dt.date) else date
+    return dg.MultiPartitionKey({DATE_DIM: date, SUBREDDIT_DIM: subreddit})
+
+
+def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[dt.date, str]:
+    """`2026-11-27|name` -> (date, name), refusing anything that is not that shape."""
+    if isinstance(key, dg.MultiPartitionKey):
+        date_str, name = key.keys_by_dimension[DATE_DIM], key.keys_by_dimension[SUBREDDIT_DIM]
+    else:
+        parts = str(key).split("|")
+        if len(parts) != 2:
+            raise PartitionKeyError(f"partition key {key!r} is not of the form YYYY-MM-DD|subreddit")
+        date_str, name = parts
+    if not _DATE_RE.fullmatch(date_str):
+        raise PartitionKeyError(f"partition key {str(key)!r}: {date_str!r} is not a date YYYY-MM-DD")
+    try:
+        date = dt.date.fromisoformat(date_str)
+    except ValueError:
+        raise PartitionKeyError(f"partition key {str(key)!r}: {date_str!r} is not a real date") from None
+    if not is_valid_subreddit_name(name):
+        raise PartitionKeyError(f"partition key {str(key)!r}: {name!r} is not a subreddit name")
+    return date, name

@@ -1,0 +1,30 @@
+"""Where raw files and local archives live under the data directory.
+
+Paths are built only from a parsed date and a validated subreddit name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from reddit_assets.config import is_valid_subreddit_name
+
+
+def _checked(name: str) -> str:
+    if not is_valid_subreddit_name(name):
+        raise ValueError(f"{name!r} is not a subreddit name")
+    return name
+
+
+def raw_file_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:
+    return Path(data_dir) / "scrapes" / date.isoformat() / f"{_checked(subreddit)}.json"
+
+
+def archive_object_key(date: dt.date, subreddit: str) -> str:
+    name = _checked(subreddit)
+    return f"daily_scrapes/{name}/{date.isoformat()}/{name}_{date.isoformat()}.zip"
+
+
+def local_archive_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:
+    return Path(data_dir) / "archives" / archive_object_key(date, subreddit)

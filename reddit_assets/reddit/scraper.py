@@ -1,0 +1,119 @@
+"""Scraping one subreddit's listing and comment trees with PRAW.
+
+Knows nothing of files, tables or Dagster: it returns the raw document's content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import praw
+import prawcore
+
+from reddit_assets.config import SubredditConfig
+from reddit_assets.reddit.serialize import raw_data
+
+# Reddit serves at most about 1000 items of any listing.
+LISTING_CAP = 1000
+
+
+class SubredditUnavailable(RuntimeError):
+    """The subreddit is private, banned, quarantined or does not exist."""
+
+
+@dataclass
+class ScrapeResult:
+    submissions: list[dict]
+    comments: list[dict]
+    # For `new` on a past day: False when Reddit's listing cap ended paging before the day's start.
+    reached_day_start: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _listing(subreddit: praw.models.Subreddit, entry: SubredditConfig, limit: int | None):
+    if entry.category == "hot":
+        return subreddit.hot(limit=limit)
+    if entry.category == "new":
+        return subreddit.new(limit=limit)
+    if entry.category == "rising":
+        return subreddit.rising(limit=limit)
+    if entry.category == "top":
+        return subreddit.top(time_filter=entry.time_filter, limit=limit)
+    if entry.category == "controversial":
+        return subreddit.controversial(time_filter=entry.time_filter, limit=limit)
+    if entry.category == "search":
+        return subreddit.search(entry.query, time_filter=entry.time_filter, limit=limit)
+    raise ValueError(f"unknown category {entry.category!r}")
+
+
+def _unavailable(name: str, exc: Exception) -> SubredditUnavailable:
+    reason = ""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            reason = str(response.json().get("reason") or "")
+        except ValueError:
+            reason = ""
+    if isinstance(exc, prawcore.Redirect):
+        return SubredditUnavailable(f"r/{name} does not exist (Reddit redirected to its subreddit search)")
+    if isinstance(exc, prawcore.Forbidden):
+        what = reason or "private or quarantined"
+        return SubredditUnavailable(f"r/{name} is not accessible: {what} (HTTP 403)")
+    what = "banned" if reason == "banned" else "banned or does not exist"
+    return SubredditUnavailable(f"r/{name} is {what} (HTTP 404)")
+
+
+def _day_bounds(day: dt.date) -> tuple[float, float]:
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+    return start, start + 86400
+
+
+def _collect_submissions(reddit: praw.Reddit, entry: SubredditConfig, past_day: dt.date | None, result: ScrapeResult):
+    subreddit = reddit.subreddit(entry.name)
+    if past_day is None:
+        return list(_listing(subreddit, entry, entry.n_results))
+    # A past day of `new`: page back until the listing passes the day's start.
+    start, end = _day_bounds(past_day)
+    found, seen = [], 0
+    result.reached_day_start = False
+    for submission in subreddit.new(limit=LISTING_CAP):
+        seen += 1
+        created = float(submission.created_utc)
+        if created < start:
+            result.reached_day_start = True
+            break
+        if created < end:
+            found.append(submission)
+    if not result.reached_day_start:
+        result.notes.append(
+            f"Reddit's listing cap stopped paging after {seen} submissions, before {past_day} began: "
+            "the day's earliest submissions are missing"
+        )
+    return found
+
+
+def _release_comments(submission) -> None:
+    """Drop PRAW's comment forest once copied, so a long listing does not hold every tree."""
+    vars(submission).pop("comments", None)
+    submission._comments_by_id = {}
+
+
+def scrape_subreddit(reddit: praw.Reddit, entry: SubredditConfig, *, past_day: dt.date | None = None) -> ScrapeResult:
+    """Fetch the entry's listing and, as its `comments` setting says, every comment tree.
+
+    `past_day` (category `new` only) collects the submissions created that UTC day.
+    """
+    result = ScrapeResult(submissions=[], comments=[])
+    try:
+        submissions = _collect_submissions(reddit, entry, past_day, result)
+        for submission in submissions:
+            if entry.comments != "none":
+                forest = submission.comments  # fetches /comments/<id>, refreshing the submission's data
+                forest.replace_more(limit=entry.comment_expansions)
+                result.comments.extend(raw_data(c) for c in forest.list())
+            result.submissions.append(raw_data(submission))
+            _release_comments(submission)
+    except (prawcore.Redirect, prawcore.Forbidden, prawcore.NotFound) as exc:
+        raise _unavailable(entry.name, exc) from None
+    return result

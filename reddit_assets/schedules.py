@@ -1,0 +1,32 @@
+"""The daily schedule: the seed's Celery beat entry at 23:30."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from reddit_assets.config import AppConfig
+from reddit_assets.partitions import partition_key
+
+
+def build_daily_schedule(app_config: AppConfig, job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    tz = app_config.schedule.timezone
+
+    @dg.schedule(
+        name="daily_scrape_schedule",
+        job=job,
+        cron_schedule=app_config.schedule.cron,
+        execution_timezone=tz,
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING if app_config.flags.master_enabled else dg.DefaultScheduleStatus.STOPPED
+        ),
+    )
+    def daily_scrape_schedule(context: dg.ScheduleEvaluationContext):
+        """One run per configured subreddit for the day the tick falls on."""
+        day = context.scheduled_execution_time.astimezone(ZoneInfo(tz)).date()
+        for name in app_config.names:
+            key = partition_key(day, name)
+            yield dg.RunRequest(run_key=str(key), partition_key=key)
+
+    return daily_scrape_schedule

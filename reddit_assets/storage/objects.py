@@ -1,0 +1,511 @@
+"""Object stores for archives: an S3-compatible bucket (Cloudflare R2, moto) and a local folder.
+
+Both give the same promise: `put_verified` returns only once the stored object has been
+read back and its size and SHA-256 match what the caller expects. The SHA-256 is kept
+with the object (S3 metadata `sha256`; a sidecar file locally), so `head` can report it
+without downloading. Keys are deterministic, so putting a key again replaces the object.
+
+Errors are `ObjectStoreError`s whose messages name the store and the key, never a
+credential: `ObjectStoreUnavailable` when the endpoint cannot be reached,
+`UploadVerificationError` when the stored bytes are not the expected ones.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import hashlib
+import json
+import mimetypes
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reddit_assets.rawfile import fsync_dir, sha256_file
+
+MiB = 1 << 20
+DEFAULT_PART_SIZE = 16 * MiB
+SHA256_METADATA_KEY = "sha256"
+_BLOCK = MiB
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class ObjectStoreError(RuntimeError):
+    """An object store operation failed; the message names the store and key."""
+
+
+class ObjectStoreUnavailable(ObjectStoreError):
+    """The store's endpoint could not be reached (connection refused, timeout, reset)."""
+
+
+class VerificationError(ObjectStoreError):
+    """Stored bytes are not the expected ones."""
+
+
+class UploadVerificationError(VerificationError):
+    """The object read back after an upload does not have the expected size or SHA-256."""
+
+
+class DownloadVerificationError(VerificationError):
+    """A downloaded object does not match the SHA-256 recorded with it."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    sha256: str | None  # None when the object carries no recorded SHA-256
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    key: str
+    url: str
+    size: int
+    sha256: str
+    etag: str | None = None
+    multipart: bool = False
+    # True when the stored object *is* the file that was passed in (a local folder store
+    # whose root holds it): the caller must not delete that file after the upload.
+    stored_at_source: bool = False
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape a folder or clash with temporary and metadata files."""
+    if not isinstance(key, str) or not key or len(key.encode("utf-8")) > 1024:
+        raise ValueError(f"object key {key!r} must be a non-empty string of at most 1024 bytes")
+    if "\\" in key or "\x00" in key or key.startswith("/"):
+        raise ValueError(f"object key {key!r} must be a relative path with '/' separators")
+    for part in key.split("/"):
+        if not part or part.startswith("."):
+            raise ValueError(f"object key {key!r} has an empty, '.'/'..' or hidden path segment")
+    return key
+
+
+def _check_sha(sha256: str) -> str:
+    if not isinstance(sha256, str) or not _SHA256_RE.fullmatch(sha256):
+        raise ValueError(f"expected a lowercase hex SHA-256, got {sha256!r}")
+    return sha256
+
+
+def _copy_hashing(src, dst) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    size = 0
+    for block in iter(lambda: src.read(_BLOCK), b""):
+        sha.update(block)
+        size += len(block)
+        dst.write(block)
+    return size, sha.hexdigest()
+
+
+@contextlib.contextmanager
+def _atomic_target(dest: Path):
+    """Yield a binary handle on a temporary file next to `dest`; fsync and rename on success."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(dest.parent)
+
+
+class ObjectStore(abc.ABC):
+    """Where archives go. Implementations: `S3ObjectStore`, `LocalFolderStore`."""
+
+    kind: str = "abstract"
+
+    @abc.abstractmethod
+    def put_verified(self, key: str, path: Path, sha256: str) -> UploadResult:
+        """Store `path` under `key`, read it back, and check size and SHA-256.
+
+        Raises UploadVerificationError (and leaves no object claiming that SHA-256) if the
+        stored bytes do not match `sha256`.
+        """
+
+    @abc.abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size and recorded SHA-256 of the object, or None if there is none."""
+
+    @abc.abstractmethod
+    def download(self, key: str, dest: Path) -> Path:
+        """Write the object to `dest` atomically, checking the recorded SHA-256 if any."""
+
+    @abc.abstractmethod
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Keys that start with `prefix`, sorted."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; no error if it is absent."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for people (never credentials)."""
+
+    @abc.abstractmethod
+    def url_for(self, key: str) -> str:
+        """A human link to the object (s3://bucket/key, file:///path)."""
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.describe()})"
+
+
+# --------------------------------------------------------------------------- S3 / R2
+
+
+class S3ObjectStore(ObjectStore):
+    """An S3-compatible bucket through a boto3 client (R2 in production, moto in tests).
+
+    Uploads go through `client.upload_file` with a TransferConfig whose threshold and
+    part size are equal, so every multipart part except the last has the same size (R2
+    requires it). No ACLs are sent. The SHA-256 goes in the object's metadata.
+    """
+
+    kind = "s3"
+
+    def __init__(self, client, bucket: str, part_size: int = DEFAULT_PART_SIZE, max_concurrency: int = 4):
+        if not bucket:
+            raise ValueError("an S3 object store needs a bucket name")
+        if part_size < 5 * MiB:
+            raise ValueError("S3 multipart parts must be at least 5 MiB")
+        self.client = client
+        self.bucket = bucket
+        self.part_size = part_size
+        self.max_concurrency = max_concurrency
+
+    # -- helpers
+
+    @property
+    def endpoint(self) -> str:
+        url = getattr(getattr(self.client, "meta", None), "endpoint_url", None) or ""
+        parts = urlsplit(url)
+        # Only scheme and host: never anything that could carry userinfo or a query.
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" if parts.hostname else ""
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}" + (f" at {self.endpoint}" if self.endpoint else "")
+
+    def url_for(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _transfer_config(self):
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(
+            multipart_threshold=self.part_size,
+            multipart_chunksize=self.part_size,
+            max_concurrency=self.max_concurrency,
+            use_threads=self.max_concurrency > 1,
+        )
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str | None):
+        """Turn botocore/boto3 failures into ObjectStoreErrors that name store and key."""
+        import boto3.exceptions
+        import botocore.exceptions as bce
+
+        where = f"{self.describe()}" + (f", key {key}" if key else "")
+        try:
+            yield
+        except ObjectStoreError:
+            raise
+        except (bce.ConnectionError, bce.HTTPClientError) as exc:
+            raise ObjectStoreUnavailable(f"{action} failed: cannot reach {where}: {exc}") from exc
+        except bce.ClientError as exc:
+            err = exc.response.get("Error", {})
+            raise ObjectStoreError(
+                f"{action} failed on {where}: {err.get('Code', '?')} {err.get('Message', '')}".rstrip()
+            ) from exc
+        except boto3.exceptions.S3UploadFailedError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, (bce.ConnectionError, bce.HTTPClientError)):
+                raise ObjectStoreUnavailable(f"{action} failed: cannot reach {where}: {cause}") from exc
+            raise ObjectStoreError(f"{action} failed on {where}: {exc}") from exc
+        except bce.BotoCoreError as exc:
+            raise ObjectStoreError(f"{action} failed on {where}: {exc}") from exc
+
+    @staticmethod
+    def _is_missing(exc) -> bool:
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status == 404 or err.get("Code") in ("404", "NoSuchKey", "NotFound")
+
+    def _head_raw(self, key: str) -> dict | None:
+        import botocore.exceptions as bce
+
+        with self._errors("head", key):
+            try:
+                return self.client.head_object(Bucket=self.bucket, Key=key)
+            except bce.ClientError as exc:
+                if self._is_missing(exc):
+                    return None
+                raise
+
+    # -- API
+
+    def head(self, key: str) -> ObjectInfo | None:
+        check_key(key)
+        resp = self._head_raw(key)
+        if resp is None:
+            return None
+        sha = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
+        return ObjectInfo(key=key, size=int(resp["ContentLength"]), sha256=sha, etag=(resp.get("ETag") or "").strip('"') or None)
+
+    def put_verified(self, key: str, path: Path, sha256: str) -> UploadResult:
+        check_key(key)
+        _check_sha(sha256)
+        path = Path(path)
+        size = path.stat().st_size
+        extra = {"Metadata": {SHA256_METADATA_KEY: sha256}}
+        content_type = mimetypes.guess_type(key)[0]
+        if content_type:
+            extra["ContentType"] = content_type
+        with self._errors("upload", key):
+            self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self._transfer_config())
+        info = self._verify_stored(key, size, sha256)
+        return UploadResult(
+            key=key,
+            url=self.url_for(key),
+            size=size,
+            sha256=sha256,
+            etag=info.etag,
+            multipart=size >= self.part_size,
+        )
+
+    def _verify_stored(self, key: str, size: int, sha256: str) -> ObjectInfo:
+        """Read the stored object back; raise UploadVerificationError (after removing it) on mismatch."""
+        import botocore.exceptions as bce
+
+        problems: list[str] = []
+        resp = self._head_raw(key)
+        if resp is None:
+            raise UploadVerificationError(f"upload to {self.describe()}, key {key}: the object is not there after the upload")
+        stored_size = int(resp["ContentLength"])
+        etag = resp.get("ETag")
+        meta_sha = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
+        if stored_size != size:
+            problems.append(f"stored size {stored_size} != local size {size}")
+        if meta_sha != sha256:
+            problems.append(f"metadata sha256 {meta_sha!r} != expected {sha256}")
+        if not problems:
+            digest = hashlib.sha256()
+            read = 0
+            with self._errors("verify (download)", key):
+                try:
+                    kwargs = {"IfMatch": etag} if etag else {}
+                    body = self.client.get_object(Bucket=self.bucket, Key=key, **kwargs)["Body"]
+                except bce.ClientError as exc:
+                    if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412:
+                        raise UploadVerificationError(
+                            f"upload to {self.describe()}, key {key}: the object changed while it was being verified"
+                        ) from exc
+                    raise
+                with contextlib.closing(body):
+                    for block in iter(lambda: body.read(_BLOCK), b""):
+                        digest.update(block)
+                        read += len(block)
+            if read != size:
+                problems.append(f"read back {read} bytes, expected {size}")
+            if digest.hexdigest() != sha256:
+                problems.append(f"stored bytes have SHA-256 {digest.hexdigest()}, expected {sha256}")
+        if problems:
+            note = "the object was removed"
+            try:
+                with self._errors("delete unverified object", key):
+                    self.client.delete_object(Bucket=self.bucket, Key=key)
+            except ObjectStoreError as exc:
+                note = f"removing the unverified object also failed ({exc})"
+            raise UploadVerificationError(
+                f"upload to {self.describe()}, key {key} did not verify: {'; '.join(problems)}; {note}"
+            )
+        return ObjectInfo(key=key, size=stored_size, sha256=sha256, etag=(etag or "").strip('"') or None)
+
+    def download(self, key: str, dest: Path) -> Path:
+        check_key(key)
+        dest = Path(dest)
+        with self._errors("download", key):
+            resp = self.client.get_object(Bucket=self.bucket, Key=key)
+            expected = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
+            body = resp["Body"]
+            with contextlib.closing(body), _atomic_target(dest) as out:
+                _, sha = _copy_hashing(body, out)
+                if expected and sha != expected:
+                    raise DownloadVerificationError(
+                        f"download from {self.describe()}, key {key}: SHA-256 {sha} does not match "
+                        f"the recorded {expected}; {dest} not written"
+                    )
+        return dest
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        keys: list[str] = []
+        with self._errors("list", prefix or None):
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with self._errors("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
+# --------------------------------------------------------------------------- local folder
+
+
+class LocalFolderStore(ObjectStore):
+    """Objects as files under a folder: `<root>/<key>`, SHA-256 sidecars under `<root>/.sha256/`.
+
+    Same semantics as the bucket: atomic writes (temporary file, fsync, rename), the
+    stored copy is re-read and hashed before it is renamed into place, and putting a
+    key again replaces the file.
+    """
+
+    kind = "local"
+    _META_DIR = ".sha256"
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).expanduser().absolute()
+
+    def describe(self) -> str:
+        return f"local folder {self.root}"
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def _sidecar(self, key: str) -> Path:
+        return self.root.joinpath(self._META_DIR, *key.split("/")).with_name(key.rsplit("/", 1)[-1] + ".json")
+
+    def url_for(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def _write_sidecar(self, key: str, dest: Path, sha256: str) -> None:
+        stat = dest.stat()
+        record = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        with _atomic_target(self._sidecar(key)) as out:
+            out.write(json.dumps(record).encode("utf-8"))
+
+    def head(self, key: str) -> ObjectInfo | None:
+        dest = self._path(key)
+        try:
+            stat = dest.stat()
+        except FileNotFoundError:
+            return None
+        if not dest.is_file():
+            return None
+        sha = None
+        try:
+            record = json.loads(self._sidecar(key).read_text("utf-8"))
+            if record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns:
+                sha = record.get("sha256")
+        except (OSError, ValueError, AttributeError):
+            pass
+        if sha is None:  # no sidecar, or one left from an older file: recompute
+            sha = sha256_file(dest)
+        return ObjectInfo(key=key, size=stat.st_size, sha256=sha)
+
+    def put_verified(self, key: str, path: Path, sha256: str) -> UploadResult:
+        _check_sha(sha256)
+        path = Path(path)
+        dest = self._path(key)
+        size = path.stat().st_size
+        where = f"{self.describe()}, key {key}"
+
+        if dest.exists() and os.path.samefile(path, dest):
+            # The file already sits where the store keeps it: verify it in place.
+            actual = sha256_file(dest)
+            if actual != sha256:
+                raise UploadVerificationError(
+                    f"store to {where} did not verify: the file has SHA-256 {actual}, expected {sha256}; "
+                    "nothing recorded"
+                )
+            self._write_sidecar(key, dest, sha256)
+            return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256, stored_at_source=True)
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(path, "rb") as src, open(tmp, "wb") as out:
+                _copy_hashing(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+            # Verify what is stored, not what we meant to write.
+            stored_size = tmp.stat().st_size
+            stored_sha = sha256_file(tmp)
+            problems = []
+            if stored_size != size:
+                problems.append(f"stored size {stored_size} != local size {size}")
+            if stored_sha != sha256:
+                problems.append(f"stored bytes have SHA-256 {stored_sha}, expected {sha256}")
+            if problems:
+                raise UploadVerificationError(
+                    f"store to {where} did not verify: {'; '.join(problems)}; nothing was stored"
+                )
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(dest.parent)
+        self._write_sidecar(key, dest, sha256)
+        return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256)
+
+    def download(self, key: str, dest: Path) -> Path:
+        info = self.head(key)
+        if info is None:
+            raise ObjectStoreError(f"download from {self.describe()}: no object {key}")
+        dest = Path(dest)
+        with open(self._path(key), "rb") as src, _atomic_target(dest) as out:
+            _, sha = _copy_hashing(src, out)
+            if info.sha256 and sha != info.sha256:
+                raise DownloadVerificationError(
+                    f"download from {self.describe()}, key {key}: SHA-256 {sha} does not match "
+                    f"the recorded {info.sha256}; {dest} not written"
+                )
+        return dest
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+        self._sidecar(key).unlink(missing_ok=True)
+
+
+__all__ = [
+    "DEFAULT_PART_SIZE",
+    "DownloadVerificationError",
+    "LocalFolderStore",
+    "ObjectInfo",
+    "ObjectStore",
+    "ObjectStoreError",
+    "ObjectStoreUnavailable",
+    "S3ObjectStore",
+    "UploadResult",
+    "UploadVerificationError",
+    "VerificationError",
+    "check_key",
+]

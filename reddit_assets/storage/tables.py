@@ -1,0 +1,367 @@
+"""The database tables: schema, `_latest` views, and partition loads.
+
+One partition (date x subreddit) is replaced in one transaction: delete its rows, then
+bulk-load the new ones (COPY on PostgreSQL, executemany on SQLite). A failure rolls
+back and leaves the old rows; a rerun with the same input leaves the same rows.
+
+NUL characters are removed from text before loading: PostgreSQL text cannot hold them,
+and stripping them on every backend keeps SQLite and PostgreSQL rows identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+from reddit_assets.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA
+
+SUBMISSIONS_TABLE = "reddit_submissions"
+COMMENTS_TABLE = "reddit_comments"
+SUBMISSIONS_LATEST_VIEW = "reddit_submissions_latest"
+COMMENTS_LATEST_VIEW = "reddit_comments_latest"
+
+PARTITION_KEY = ("scrape_date", "subreddit", "id")
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+# pg_advisory_xact_lock key serializing ensure_schema across processes.
+_SCHEMA_LOCK_KEY = 0x7265646469740001
+_COPY_CHUNK_BYTES = 1 << 20
+
+
+class _UtcDateTime(sa.types.TypeDecorator):
+    """TIMESTAMP WITH TIME ZONE that reads back as UTC-aware datetimes on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC text.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
+    if pa.types.is_timestamp(arrow_type):
+        return _UtcDateTime()
+    types = {
+        pa.date32(): sa.Date(),
+        pa.string(): sa.Text(),
+        pa.int64(): sa.BigInteger(),
+        pa.int32(): sa.Integer(),
+        pa.float64(): sa.Double(),
+        pa.bool_(): sa.Boolean(),
+    }
+    return types[arrow_type]
+
+
+def _columns(schema: pa.Schema, *, constraints: bool) -> list[sa.Column]:
+    not_null = set(PARTITION_KEY) | {"scraped_at"}
+    return [
+        sa.Column(f.name, _sql_type(f.type), nullable=not (constraints and f.name in not_null))
+        for f in schema
+    ]
+
+
+metadata = sa.MetaData()
+
+
+def _table(name: str, schema: pa.Schema) -> sa.Table:
+    table = sa.Table(
+        name,
+        metadata,
+        *_columns(schema, constraints=True),
+        sa.PrimaryKeyConstraint(*PARTITION_KEY, name=f"pk_{name}"),
+    )
+    # Serves the `_latest` views: newest scrape of each id.
+    sa.Index(f"ix_{name}_id_newest", table.c.id, table.c.scrape_date.desc(), table.c.scraped_at.desc())
+    return table
+
+
+SUBMISSIONS = _table(SUBMISSIONS_TABLE, SUBMISSION_SCHEMA)
+COMMENTS = _table(COMMENTS_TABLE, COMMENT_SCHEMA)
+
+# The views as selectable tables (for reading with proper types); never created by metadata.
+_view_metadata = sa.MetaData()
+SUBMISSIONS_LATEST = sa.Table(SUBMISSIONS_LATEST_VIEW, _view_metadata, *_columns(SUBMISSION_SCHEMA, constraints=False))
+COMMENTS_LATEST = sa.Table(COMMENTS_LATEST_VIEW, _view_metadata, *_columns(COMMENT_SCHEMA, constraints=False))
+
+_LOADS = ((SUBMISSIONS, SUBMISSION_SCHEMA), (COMMENTS, COMMENT_SCHEMA))
+_VIEWS = ((SUBMISSIONS_LATEST_VIEW, SUBMISSIONS_TABLE, SUBMISSION_SCHEMA), (COMMENTS_LATEST_VIEW, COMMENTS_TABLE, COMMENT_SCHEMA))
+
+
+def _view_select(table_name: str, schema: pa.Schema) -> str:
+    # ROW_NUMBER() rather than DISTINCT ON: the same SQL runs on SQLite and PostgreSQL.
+    columns = ", ".join(schema.names)
+    return (
+        f"SELECT {columns} FROM ("
+        f"SELECT {columns}, ROW_NUMBER() OVER ("
+        "PARTITION BY id ORDER BY scrape_date DESC, scraped_at DESC, subreddit"
+        f") AS newest FROM {table_name}"
+        ") ranked WHERE newest = 1"
+    )
+
+
+def normalize_url(url: str | sa.URL) -> sa.URL:
+    """Parse a SQLAlchemy URL; Heroku-style `postgres://` becomes `postgresql://`."""
+    url = sa.make_url(url)
+    backend, plus, driver = url.drivername.partition("+")
+    if backend == "postgres":
+        url = url.set(drivername="postgresql" + plus + driver)
+    return url
+
+
+def database_kind(url: str | sa.URL) -> str:
+    """"postgres" or "sqlite"; ValueError for any other database."""
+    backend = normalize_url(url).get_backend_name()
+    if backend == "postgresql":
+        return "postgres"
+    if backend == "sqlite":
+        return "sqlite"
+    raise ValueError(f"unsupported database {backend!r}: use a postgresql:// or sqlite:/// URL")
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def _conform(table: pa.Table, schema: pa.Schema, date: dt.date, subreddit: str) -> pa.Table:
+    """The table in `schema`'s column order and types, NULs stripped; refuse rows of another partition."""
+    table = table.select(schema.names).cast(schema)
+    for name, value in (("scrape_date", date), ("subreddit", subreddit)):
+        column = table.column(name)
+        if column.null_count or (len(column) and not pc.all(pc.equal(column, pa.scalar(value, column.type))).as_py()):
+            raise ValueError(f"rows outside partition {date.isoformat()}|{subreddit}: column {name!r} differs")
+    for i, field in enumerate(schema):
+        if pa.types.is_string(field.type):
+            table = table.set_column(i, field, pc.replace_substring(table.column(i), "\x00", ""))
+    return table
+
+
+def _naive_utc(table: pa.Table) -> pa.Table:
+    # Formatting zone-aware timestamps is ~10x slower in Arrow; the values are UTC already.
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp(field.type.unit)))
+    return table
+
+
+def _csv_chunks(table: pa.Table, rows_per_chunk: int = 8_192):
+    """PostgreSQL CSV COPY data, one chunk per batch so the server ingests while we format.
+
+    Arrow's CSV writer quotes every string and leaves NULL unquoted and empty, which is
+    PostgreSQL's CSV convention. Timestamps are naive UTC: the COPY runs with TIME ZONE UTC.
+    """
+    options = pacsv.WriteOptions(include_header=False)
+    for batch in _naive_utc(table).to_batches(max_chunksize=rows_per_chunk):
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(batch, sink, options)
+        yield sink.getvalue()
+
+
+class _ChunkReader:
+    """A file-like `read(size)` over byte chunks, for psycopg2's copy_expert."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._chunk = memoryview(b"")
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            rest = [self._chunk[self._offset :].tobytes(), *(bytes(c) for c in self._chunks)]
+            self._chunk, self._offset = memoryview(b""), 0
+            return b"".join(rest)
+        while self._offset >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._chunk, self._offset = memoryview(chunk), 0
+        out = self._chunk[self._offset : self._offset + size].tobytes()
+        self._offset += len(out)
+        return out
+
+
+def _sqlite_rows(table: pa.Table) -> list[tuple]:
+    columns = []
+    for column in _naive_utc(table).columns:
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            # `YYYY-MM-DD HH:MM:SS.ffffff`: SQLAlchemy's SQLite DATETIME text, which sorts by time.
+            column = column.cast(pa.string())
+        columns.append(column.to_pylist())
+    return list(zip(*columns))
+
+
+def _partition_lock_key(date: dt.date, subreddit: str) -> int:
+    digest = hashlib.blake2b(f"{date.isoformat()}|{subreddit}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class TableStore:
+    """The Reddit tables in one database (PostgreSQL or SQLite), over one SQLAlchemy engine."""
+
+    def __init__(self, url: str | sa.URL):
+        self.url = normalize_url(url)
+        self.kind = database_kind(self.url)
+        if self.kind == "sqlite":
+            path = _sqlite_file(self.url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(self.url)
+            sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_on_begin)
+        else:
+            connect_args = {"client_encoding": "utf8"} if self.url.get_driver_name() in ("psycopg", "psycopg2") else {}
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
+
+    def __repr__(self) -> str:
+        return f"TableStore({self.redacted_url()!r})"
+
+    def redacted_url(self) -> str:
+        """The URL with its password masked, safe to log."""
+        return self.url.render_as_string(hide_password=True)
+
+    def _write(self):
+        """A transaction that holds the write lock from its start (BEGIN IMMEDIATE on SQLite)."""
+        return self.engine.connect().execution_options(reddit_begin_immediate=True)
+
+    def ensure_schema(self) -> None:
+        """Create the tables, indexes and `_latest` views if missing. Idempotent; safe to race."""
+        with self._write() as conn, conn.begin():
+            if self.kind == "postgres":
+                # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogs.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            for table in metadata.sorted_tables:
+                conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+                for index in table.indexes:
+                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            for view, table_name, schema in _VIEWS:
+                if self.kind == "postgres":
+                    conn.execute(sa.text(f"CREATE OR REPLACE VIEW {view} AS {_view_select(table_name, schema)}"))
+                else:
+                    conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
+                    conn.execute(sa.text(f"CREATE VIEW {view} AS {_view_select(table_name, schema)}"))
+
+    def replace_partition(
+        self, date: dt.date, subreddit: str, submissions: pa.Table, comments: pa.Table
+    ) -> dict[str, int]:
+        """Replace one partition's rows in both tables in one transaction.
+
+        Returns the rows written per table: {"reddit_submissions": n, "reddit_comments": m}.
+        """
+        tables = [_conform(t, schema, date, subreddit) for t, (_, schema) in zip((submissions, comments), _LOADS)]
+        # SQLite rows are built before BEGIN IMMEDIATE so the write lock is held only to write;
+        # PostgreSQL's CSV is formatted while COPY streams.
+        payloads = [_sqlite_rows(t) if self.kind == "sqlite" else t for t in tables]
+        with self._write() as conn, conn.begin():
+            if self.kind == "postgres":
+                # Two runs of the same partition wait for each other instead of colliding on the key.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _partition_lock_key(date, subreddit)})
+                conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # COPY data holds naive UTC timestamps
+            for sql_table, _ in _LOADS:
+                conn.execute(
+                    sa.delete(sql_table).where(sql_table.c.scrape_date == date, sql_table.c.subreddit == subreddit)
+                )
+            for (sql_table, schema), table, payload in zip(_LOADS, tables, payloads):
+                if table.num_rows:
+                    self._insert(conn, sql_table, schema.names, payload)
+        return {sql_table.name: table.num_rows for (sql_table, _), table in zip(_LOADS, tables)}
+
+    def _insert(self, conn: sa.Connection, sql_table: sa.Table, names: list[str], payload) -> None:
+        columns = ", ".join(names)
+        driver = conn.dialect.driver
+        if self.kind == "sqlite":
+            placeholders = ", ".join("?" * len(names))
+            conn.exec_driver_sql(f"INSERT INTO {sql_table.name} ({columns}) VALUES ({placeholders})", payload)
+        elif driver in ("psycopg", "psycopg2"):
+            copy_sql = f"COPY {sql_table.name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+            # The raw DBAPI connection of this SQLAlchemy connection: same transaction.
+            dbapi = conn.connection.dbapi_connection
+            with dbapi.cursor() as cursor:
+                if driver == "psycopg":
+                    with cursor.copy(copy_sql) as copy:
+                        for chunk in _csv_chunks(payload):
+                            copy.write(memoryview(chunk))
+                else:
+                    cursor.copy_expert(copy_sql, _ChunkReader(_csv_chunks(payload)), size=_COPY_CHUNK_BYTES)
+        else:  # another PostgreSQL driver: portable, slower
+            conn.execute(sa.insert(sql_table), payload.to_pylist())
+
+    def partition_counts(self, date: dt.date, subreddit: str) -> tuple[int, int]:
+        """(submission rows, comment rows) of one partition."""
+        with self.engine.connect() as conn:
+            return tuple(
+                conn.scalar(
+                    sa.select(sa.func.count()).select_from(t).where(t.c.scrape_date == date, t.c.subreddit == subreddit)
+                )
+                for t, _ in _LOADS
+            )
+
+    def duplicate_ids(self, date: dt.date, subreddit: str) -> int:
+        """Rows of one partition whose id occurs more than once, across both tables (0 when sound)."""
+        ids = sa.union_all(
+            *(
+                sa.select(t.c.id).where(t.c.scrape_date == date, t.c.subreddit == subreddit)
+                for t, _ in _LOADS
+            )
+        ).subquery()
+        per_id = (
+            sa.select(sa.func.count().label("n"))
+            .select_from(ids)
+            .group_by(ids.c.id)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(per_id.c.n), 0))))
+
+    def dispose(self) -> None:
+        """Close the engine's pooled connections."""
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN skips DDL), and let two
+    # processes share the file: WAL for concurrent readers, a busy timeout for writers.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # Switching a new file to WAL can fail with "database is locked" without waiting
+        # for the busy timeout while another connection switches it too: retry.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")  # in-memory databases stay "memory"
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN, where the busy timeout applies; a deferred
+    # transaction upgrading from read to write in WAL mode fails at once with SQLITE_BUSY.
+    immediate = conn.get_execution_options().get("reddit_begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

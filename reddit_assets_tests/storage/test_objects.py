@@ -1,0 +1,234 @@
+"""Object stores: verified uploads to moto's S3 server over HTTP (as R2) and to a local folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+from dagster import EnvVar, MaterializeResult, asset, materialize
+
+from reddit_assets.archive import verify_archive
+from reddit_assets.paths import archive_object_key
+from reddit_assets.rawfile import sha256_file
+from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore, r2_endpoint
+from reddit_assets.storage.objects import (
+    DownloadVerificationError,
+    LocalFolderStore,
+    ObjectStoreUnavailable,
+    S3ObjectStore,
+    UploadVerificationError,
+    check_key,
+)
+from reddit_assets_tests.storage.test_archive import DATE, SUBREDDIT, make_archive
+
+KEY = archive_object_key(DATE, SUBREDDIT)
+PREFIX = f"daily_scrapes/{SUBREDDIT}/"
+
+
+def r2_resource(endpoint, credentials, bucket, **kwargs) -> R2ArchiveStore:
+    return R2ArchiveStore(endpoint_url=endpoint, bucket=bucket, region_name="auto", **credentials, **kwargs)
+
+
+@pytest.fixture(params=["s3", "local"])
+def store(request, tmp_path):
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        credentials = request.getfixturevalue("s3_credentials")
+        bucket = request.getfixturevalue("s3_bucket")
+        return r2_resource(endpoint, credentials, bucket).store()
+    return LocalArchiveStore(root=str(tmp_path / "store")).store()
+
+
+@pytest.fixture
+def archive(tmp_path):
+    _, _, info = make_archive(tmp_path / "data")
+    return info
+
+
+def _file(path: Path, size: int, seed: bytes = b"") -> tuple[Path, str]:
+    """A file of `size` pseudo-random (incompressible, cheap) bytes and its SHA-256."""
+    block = hashlib.sha256(seed).digest() * 32768  # 1 MiB
+    with open(path, "wb") as out:
+        left = size
+        n = 0
+        while left:
+            chunk = block[: min(left, len(block))]
+            out.write(chunk[:-8] + n.to_bytes(8, "big") if len(chunk) >= 8 else chunk)
+            left -= len(chunk)
+            n += 1
+    return path, sha256_file(path)
+
+
+def test_put_verified_head_download(store, archive, tmp_path):
+    result = store.put_verified(KEY, archive.path, archive.sha256)
+    assert (result.key, result.size, result.sha256) == (KEY, archive.size, archive.sha256)
+    assert not result.multipart and not result.stored_at_source
+
+    info = store.head(KEY)
+    assert (info.size, info.sha256) == (archive.size, archive.sha256)
+    assert store.exists(KEY) and not store.exists(KEY + ".nope") and store.head("daily_scrapes/none.zip") is None
+    assert store.list_keys(PREFIX) == [KEY]
+
+    dest = store.download(KEY, tmp_path / "back" / "a.zip")
+    assert sha256_file(dest) == archive.sha256 and verify_archive(dest) == []
+    assert os.listdir(dest.parent) == ["a.zip"]
+
+    if store.kind == "s3":
+        assert result.url == f"s3://{store.bucket}/{KEY}" and store.describe().startswith(f"s3://{store.bucket} at http://127.0.0.1:")
+    else:
+        assert result.url == (store.root / KEY).as_uri() and store.describe() == f"local folder {store.root}"
+
+
+def test_reupload_overwrites_the_one_object(store, tmp_path):
+    first, first_sha = _file(tmp_path / "one.zip", 1000, b"1")
+    second, second_sha = _file(tmp_path / "two.zip", 2000, b"2")
+    store.put_verified(KEY, first, first_sha)
+    store.put_verified(KEY, second, second_sha)
+    store.put_verified(KEY, second, second_sha)
+    assert store.list_keys(PREFIX) == [KEY]
+    assert store.head(KEY).sha256 == second_sha and store.head(KEY).size == 2000
+    if store.kind == "local":
+        assert sorted(p.name for p in (store.root / KEY).parent.iterdir()) == [Path(KEY).name]
+
+
+def test_wrong_sha_raises_and_nothing_claims_it(store, tmp_path):
+    path, sha = _file(tmp_path / "a.zip", 5000, b"a")
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(UploadVerificationError, match=rf"{KEY}.*expected {wrong}"):
+        store.put_verified(KEY, path, wrong)
+    assert store.head(KEY) is None and store.list_keys(PREFIX) == []
+
+    # A good object stays readable and is never labelled with the wrong SHA-256.
+    store.put_verified(KEY, path, sha)
+    with pytest.raises(UploadVerificationError):
+        store.put_verified(KEY, path, wrong)
+    info = store.head(KEY)
+    assert info is None or info.sha256 == sha
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.put_verified(KEY, path, "not-a-sha")
+
+
+def test_tampered_object_is_refused_on_download(store, tmp_path, request):
+    path, sha = _file(tmp_path / "a.zip", 3000, b"t")
+    store.put_verified(KEY, path, sha)
+    if store.kind == "s3":
+        client = request.getfixturevalue("s3_client")
+        client.put_object(Bucket=store.bucket, Key=KEY, Body=b"evil", Metadata={"sha256": sha})
+    else:
+        target = store.root / KEY
+        stat = target.stat()
+        target.write_bytes(b"e" * stat.st_size)
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the sidecar still looks current
+    dest = tmp_path / "downloads" / "out.zip"
+    with pytest.raises(DownloadVerificationError, match=KEY):
+        store.download(KEY, dest)
+    assert os.listdir(dest.parent) == [], "neither the file nor a temporary file is left"
+
+
+def test_large_file_goes_multipart_with_equal_parts(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
+    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
+    sent = []
+    store.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append((request.method, request.url, dict(request.headers)))
+    )
+    path, sha = _file(tmp_path / "big.zip", 40 * 2**20 + 12345, b"big")
+    result = store.put_verified(KEY, path, sha)
+    assert result.multipart and result.size == path.stat().st_size
+    head = s3_client.head_object(Bucket=s3_bucket, Key=KEY)
+    assert head["ETag"].strip('"').endswith("-3"), head["ETag"]  # 16 + 16 + 8 MiB
+    assert head["Metadata"] == {"sha256": sha}
+    parts = [int(h["Content-Length"]) for m, url, h in sent if m == "PUT" and "partNumber=" in url]
+    assert sorted(parts) == [8 * 2**20 + 12345, 16 * 2**20, 16 * 2**20]
+    # R2 rejects boto3's default CRC32 checksums: the client must not send them.
+    for _, _, headers in sent:
+        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
+        assert "x-amz-acl" not in {h.lower() for h in headers}
+    assert store.list_keys(PREFIX) == [KEY]
+
+
+def test_r2_client_config(s3_endpoint, s3_credentials, s3_bucket):
+    resource = r2_resource(s3_endpoint, s3_credentials, s3_bucket, max_attempts=2, connect_timeout=3)
+    client = resource.get_client()
+    config = client.meta.config
+    assert client.meta.region_name == "auto"
+    assert config.request_checksum_calculation == "when_required"
+    assert config.response_checksum_validation == "when_required"
+    assert config.s3["addressing_style"] == "path"
+    assert config.retries["total_max_attempts"] == 2 and config.connect_timeout == 3
+    assert resource.kind == "s3" and LocalArchiveStore.kind == "local"
+    assert isinstance(resource.store(), S3ObjectStore)
+    assert isinstance(LocalArchiveStore(root="x").store(), LocalFolderStore)
+    assert r2_endpoint("0123abcd") == "https://0123abcd.r2.cloudflarestorage.com" == R2ArchiveStore.r2_endpoint("0123abcd")
+    with pytest.raises(ValueError):
+        r2_endpoint("evil.com/x")
+    by_account = R2ArchiveStore(bucket="b", account_id="0123abcd")
+    assert by_account.region_name == "auto"
+    assert by_account.get_client().meta.endpoint_url == "https://0123abcd.r2.cloudflarestorage.com"
+
+
+def test_endpoint_down_fails_fast_and_clearly(dead_s3_endpoint, s3_credentials, archive):
+    secret = s3_credentials["aws_secret_access_key"]
+    store = r2_resource(
+        dead_s3_endpoint, s3_credentials, "archive", max_attempts=1, connect_timeout=1, read_timeout=2
+    ).store()
+    started = time.monotonic()
+    with pytest.raises(ObjectStoreUnavailable, match=rf"cannot reach s3://archive at {dead_s3_endpoint}, key {KEY}") as exc:
+        store.put_verified(KEY, archive.path, archive.sha256)
+    with pytest.raises(ObjectStoreUnavailable):
+        store.head(KEY)
+    assert time.monotonic() - started < 10
+    assert secret not in str(exc.value) and secret not in store.describe() and secret not in repr(store)
+
+
+def test_resource_in_a_run_with_env_var_secrets(s3_endpoint, s3_credentials, s3_bucket, s3_client, archive, monkeypatch):
+    monkeypatch.setenv("TEST_R2_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("TEST_R2_ACCESS_KEY_ID", s3_credentials["aws_access_key_id"])
+    monkeypatch.setenv("TEST_R2_SECRET_ACCESS_KEY", s3_credentials["aws_secret_access_key"])
+    monkeypatch.setenv("TEST_R2_BUCKET", s3_bucket)
+
+    @asset
+    def uploaded(archive_store: R2ArchiveStore) -> MaterializeResult:
+        store = archive_store.store()
+        result = store.put_verified(KEY, archive.path, archive.sha256)
+        return MaterializeResult(metadata={"url": result.url, "store": store.describe(), "sha256": result.sha256})
+
+    resource = R2ArchiveStore(
+        endpoint_url=EnvVar("TEST_R2_ENDPOINT_URL"),
+        aws_access_key_id=EnvVar("TEST_R2_ACCESS_KEY_ID"),
+        aws_secret_access_key=EnvVar("TEST_R2_SECRET_ACCESS_KEY"),
+        bucket=EnvVar("TEST_R2_BUCKET"),
+    )
+    result = materialize([uploaded], resources={"archive_store": resource})
+    assert result.success
+    metadata = result.asset_materializations_for_node("uploaded")[0].metadata
+    assert metadata["url"].value == f"s3://{s3_bucket}/{KEY}"
+    assert s3_credentials["aws_secret_access_key"] not in str(metadata)
+    assert s3_client.head_object(Bucket=s3_bucket, Key=KEY)["Metadata"] == {"sha256": archive.sha256}
+
+
+def test_local_store_in_place_and_stale_sidecar(tmp_path):
+    data_dir = tmp_path / "data"
+    _, _, info = make_archive(data_dir)
+    store = LocalFolderStore(data_dir / "archives")  # the zip already sits at <root>/<key>
+    result = store.put_verified(KEY, info.path, info.sha256)
+    assert result.stored_at_source and info.path.exists()
+    with pytest.raises(UploadVerificationError):
+        store.put_verified(KEY, info.path, "0" * 64)
+    assert info.path.exists()
+
+    # A file replaced behind the store's back: head recomputes instead of trusting the sidecar.
+    (data_dir / "archives" / KEY).write_bytes(b"other")
+    assert store.head(KEY).sha256 == hashlib.sha256(b"other").hexdigest()
+    store.delete(KEY)
+    assert store.head(KEY) is None and store.list_keys() == []
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a//b", "a/../b", "a/./b", ".hidden", "a/.sha256/b", "a\\b"])
+def test_bad_keys_are_refused(key, tmp_path):
+    with pytest.raises(ValueError):
+        check_key(key)
+    with pytest.raises(ValueError):
+        LocalFolderStore(tmp_path).head(key)
