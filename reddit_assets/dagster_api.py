@@ -46,15 +46,37 @@ def graphql(base_url: str, query: str, variables: dict, timeout: float = 60) -> 
 
 
 def wait_until_up(base_url: str, timeout: float = 180) -> None:
+    """Wait for the webserver to answer and its code locations to load."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         try:
             if requests.get(f"{base_url}/server_info", timeout=5).ok:
-                return
+                break
         except requests.RequestException:
             pass
+        if time.monotonic() > deadline:
+            raise DagsterApiError(f"the Dagster webserver at {base_url} did not come up within {timeout:.0f} s")
         time.sleep(1)
-    raise DagsterApiError(f"the Dagster webserver at {base_url} did not come up within {timeout:.0f} s")
+    wait_for_code_location(base_url, max(deadline - time.monotonic(), 10))
+
+
+_LOCATIONS = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+def wait_for_code_location(base_url: str, timeout: float = 180) -> None:
+    """Wait until every code location has loaded; raise with the load error if one failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = graphql(base_url, _LOCATIONS, {})["workspaceOrError"].get("locationEntries") or []
+        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+            errors = [e["locationOrLoadError"] for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
+            if errors:
+                raise DagsterApiError(f"code location failed to load: {errors[0]['message']}")
+            return
+        time.sleep(1)
+    raise DagsterApiError(f"code locations at {base_url} did not load within {timeout:.0f} s")
 
 
 def launch_asset_backfill(base_url: str, asset_paths: list[list[str]], partition_keys: list[str], title: str = "", run_config: dict | None = None) -> str:

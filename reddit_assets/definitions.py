@@ -6,12 +6,15 @@ import dagster as dg
 
 from reddit_assets import resources
 from reddit_assets.assets.archive import build_r2_archive
+from reddit_assets.assets.checks import build_checks
 from reddit_assets.assets.database import build_database_tables
 from reddit_assets.assets.scrape import build_raw_scrape
 from reddit_assets.config import load_config
+from reddit_assets.executors import build_executor
 from reddit_assets.jobs import build_jobs
 from reddit_assets.partitions import build_partitions
 from reddit_assets.schedules import build_daily_schedule
+from reddit_assets.sensors import build_automation_sensor
 
 
 def build_definitions() -> dg.Definitions:
@@ -24,9 +27,12 @@ def build_definitions() -> dg.Definitions:
             build_database_tables(partitions_def, resources.database_kind()),
             build_r2_archive(partitions_def, app_config.flags, resources.archive_store_kind()),
         ],
+        asset_checks=build_checks(partitions_def),
         jobs=jobs,
         schedules=[build_daily_schedule(app_config, jobs[0])],
+        sensors=[build_automation_sensor()],
         resources=resources.build_resources(),
+        executor=build_executor(),
     )
 
 

@@ -60,7 +60,7 @@ COMMENT_SCHEMA = pa.schema(
 
 # Columns copied straight from Reddit's fields, by name and type.
 _SUBMISSION_FIELDS = [f for f in SUBMISSION_SCHEMA.names if f not in ("scrape_date", "subreddit", "created_utc", "scraped_at")]
-_COMMENT_FIELDS = ["id", "parent_id", "author", "body", "permalink", "distinguished", "score", "depth", "is_submitter", "stickied"]
+_COMMENT_FIELDS = ["id", "parent_id", "author", "body", "permalink", "distinguished", "score", "is_submitter", "stickied"]
 
 
 def _timestamp(value) -> dt.datetime | None:
@@ -97,6 +97,28 @@ def _unique_by_id(items: list[dict]) -> list[dict]:
     return out
 
 
+def _tree_depths(items: list[dict]) -> list[int | None]:
+    """Depth in the whole tree, from the parent chain.
+
+    Reddit restarts `depth` at 0 in a "continue this thread" page, so its own field
+    understates the depth of comments that were fetched that way.
+    """
+    depth_of: dict[str, int] = {}
+    depths = []
+    for item in items:
+        parent = item.get("parent_id") or ""
+        if parent.startswith("t3_"):
+            depth = 0
+        elif parent[3:] in depth_of:
+            depth = depth_of[parent[3:]] + 1
+        else:
+            depth = item.get("depth")
+        if depth is not None:
+            depth_of[item["id"]] = depth
+        depths.append(depth)
+    return depths
+
+
 def submissions_table(document: dict) -> pa.Table:
     items = _unique_by_id(document["submissions"])
     columns = _common(document, len(items))
@@ -116,6 +138,7 @@ def comments_table(document: dict) -> pa.Table:
     columns["submission_id"] = [_strip_prefix(item.get("link_id")) for item in items]
     columns["created_utc"] = [_timestamp(item.get("created_utc")) for item in items]
     columns["edited_utc"] = [_timestamp(item.get("edited")) for item in items]
+    columns["depth"] = _tree_depths(items)
     return pa.Table.from_pydict(columns, schema=COMMENT_SCHEMA)
 
 

@@ -41,6 +41,13 @@ def test_daily_job_on_embedded_defaults(monkeypatch, tmp_path, reddit_server, in
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "CreditCardsIndia", "category": "t", "n_results": 25}])
     result = run_job(defs, "daily_scrape_job", TODAY, "CreditCardsIndia", instance)
     assert result.success
+    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        ("reddit/raw_scrape", "raw_file_matches_counts"): True,
+        ("reddit/submissions", "rows_match_raw_file"): True,
+        ("reddit/comments", "rows_match_raw_file"): True,
+        ("reddit/r2_archive", "archive_matches_manifest"): True,
+    }
 
     raw = _raw(tmp_path, "CreditCardsIndia")
     data = reddit_server.subreddit_data("CreditCardsIndia")

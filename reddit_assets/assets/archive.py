@@ -9,6 +9,7 @@ from reddit_assets.assets.raw_source import load_raw_document
 from reddit_assets.config import Flags
 from reddit_assets.normalize import normalize
 from reddit_assets.paths import archive_object_key
+from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
@@ -23,6 +24,7 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         owners=OWNERS,
         retry_policy=RETRY_POLICY,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=FOLLOW_RAW_SCRAPE if flags.create_archives_enabled else None,
     )
     def r2_archive(context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource) -> dg.MaterializeResult:
         """Zip of the raw file, Parquet copies of its rows and a manifest of counts and

@@ -6,13 +6,14 @@ import dagster as dg
 from reddit_assets.assets.common import COMMENTS, OWNERS, RAW_SCRAPE, RETRY_POLICY, SUBMISSIONS, partitions_of
 from reddit_assets.assets.raw_source import load_raw_document
 from reddit_assets.normalize import normalize
+from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
 def build_database_tables(partitions_def: dg.PartitionsDefinition, db_kind: str) -> dg.AssetsDefinition:
-    spec = dict(deps=[RAW_SCRAPE], group_name="database", kinds={db_kind, "table"}, owners=OWNERS)
+    spec = dict(deps=[RAW_SCRAPE], group_name="database", kinds={db_kind, "table"}, owners=OWNERS, automation_condition=FOLLOW_RAW_SCRAPE)
 
     @dg.multi_asset(
         specs=[

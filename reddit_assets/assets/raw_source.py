@@ -13,24 +13,30 @@ from pathlib import Path
 
 import dagster as dg
 
-from reddit_assets.archive import extract_raw
+from reddit_assets.archive import ArchiveError, extract_raw
 from reddit_assets.paths import archive_object_key
 from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
+def _extract(zip_path: Path, raw_path: Path, source: str) -> str:
+    try:
+        extract_raw(zip_path, raw_path)
+    except ArchiveError as exc:  # name the archive where it is kept, not a temporary copy
+        raise ArchiveError(source, exc.problem) from None
+    return source
+
+
 def _restore(raw_path: Path, local_zip: Path, store, key: str) -> str | None:
     """Put the raw file back from the local archive or the archive store; where from, or None."""
     if local_zip.exists():
-        extract_raw(local_zip, raw_path)
-        return str(local_zip)
+        return _extract(local_zip, raw_path, str(local_zip))
     if not store.exists(key):
         return None
     with tempfile.TemporaryDirectory(prefix="reddit-assets-restore-") as tmp:
         zip_path = Path(tmp) / "archive.zip"
         store.download(key, zip_path)
-        extract_raw(zip_path, raw_path)
-    return store.url_for(key)
+        return _extract(zip_path, raw_path, store.url_for(key))
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,10 @@ def load_raw_document(raw_files: RawFilesResource, archive_store, date: dt.date,
     if not raw_path.exists():
         store = archive_store.store()
         key = archive_object_key(date, name)
-        restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key)
+        try:
+            restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key)
+        except ArchiveError as exc:  # a damaged archive stays damaged: no retry
+            raise dg.Failure(f"partition {date}|{name}: no raw file at {raw_path}, and {exc}", allow_retries=False) from None
         if restored_from is None:
             raise dg.Failure(
                 f"partition {date}|{name}: no raw file at {raw_path} and no archive "

@@ -823,7 +823,16 @@ class RedditServer:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         status = 0
+        recorded = False
         started = time.monotonic()
+
+        def record() -> None:  # before the answer goes out, so a client never sees stale stats
+            nonlocal recorded
+            recorded = True
+            with self._stats_lock:
+                self._by_status[status] += 1
+                self._log.append((method, target, status))
+
         try:
             fault = self._take_fault(method, target)
             if fault is not None:
@@ -832,12 +841,13 @@ class RedditServer:
                 if fault.delay:
                     self._stop.wait(fault.delay)
                 if fault.drop == "immediate":
+                    status = -1
+                    record()
                     h.close_connection = True
                     try:
                         h.request.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
-                    status = -1
                     return
             if kind == "token":
                 rl_headers, retry_after = self._rl_headers(), None
@@ -856,15 +866,16 @@ class RedditServer:
             for k, v in rl_headers.items():
                 resp.headers.setdefault(k, v)
             status = resp.status
+            record()
             if fault is not None and (fault.malformed or fault.drop):
                 self._send_faulty(h, resp, fault)
             else:
                 self._send(h, resp)
         finally:
+            if not recorded:
+                record()
             with self._stats_lock:
                 self._in_flight -= 1
-                self._by_status[status] += 1
-                self._log.append((method, target, status))
             if self.verbose:
                 sys.stderr.write(f"fake-reddit: {method} {target} {status} {1000 * (time.monotonic() - started):.1f}ms\n")
 

@@ -47,6 +47,9 @@ class CountingRequestor(prawcore.Requestor):
         self._sleep = sleep
 
     def request(self, *args: Any, timeout: float | None = None, **kwargs: Any):
+        # prawcore's Session always passes its module default (16 s) here, which would
+        # override the timeout this requestor was built with (RedditResource.timeout).
+        timeout = self.timeout
         attempt = 0
         while True:
             self.stats.count_request()

@@ -1,0 +1,138 @@
+"""What every benchmark shares: result rows, side-by-side timing, the table, scratch databases."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+
+
+@dataclass
+class Row:
+    """One line of the table: a figure, its baseline, their ratio and the goal."""
+
+    bench: str
+    figure: str
+    ours: str
+    baseline: str
+    ratio: float | None
+    goal: str
+    met: bool | None
+    ratio_text: str = ""
+
+    def ratio_cell(self) -> str:
+        if self.ratio_text:
+            return self.ratio_text
+        return "-" if self.ratio is None else f"{self.ratio:.2f}"
+
+
+@dataclass
+class Result:
+    """A benchmark's rows plus notes (breakdowns, profiles) printed under the table."""
+
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sizes:
+    quick: bool
+    reps: int
+
+
+def side_by_side(variants: dict[str, Callable[[], float | None]], reps: int,
+                 setup: Callable[[str], None] | None = None) -> dict[str, list[float]]:
+    """Run every variant `reps` times, interleaved, rotating the order each round.
+
+    A variant returns its own elapsed seconds (to leave set-up out) or None to be timed whole.
+    `setup(name)` runs untimed before each call.
+    """
+    names = list(variants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        order = names[rep % len(names):] + names[: rep % len(names)]
+        for name in order:
+            if setup is not None:
+                setup(name)
+            start = time.perf_counter()
+            elapsed = variants[name]()
+            times[name].append(elapsed if elapsed is not None else time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    """`median (min-max, n=3)` of timings in seconds."""
+    if len(values) == 1:
+        return f"{values[0]:.2f} s (n=1)"
+    return f"{median(values):.2f} s ({min(values):.2f}-{max(values):.2f}, n={len(values)})"
+
+
+def rate(value: float, unit: str = "rows/s") -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M {unit}"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k {unit}"
+    return f"{value:,.0f} {unit}"
+
+
+def mib(nbytes: float) -> str:
+    return f"{nbytes / 2**20:,.1f} MiB"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pg_url(database: str, driver: str = "psycopg") -> str:
+    return f"postgresql+{driver}://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def pg_connect(database: str, **kwargs):
+    import psycopg
+
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=database, connect_timeout=5, **kwargs)
+
+
+@contextlib.contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty database on the local server; dropped afterwards. Yields its name."""
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with pg_connect("postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with pg_connect("postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def format_table(rows: list[Row]) -> str:
+    header = ("benchmark", "figure", "ours", "baseline", "ratio", "goal", "met")
+    cells = [header] + [
+        (r.bench, r.figure, r.ours, r.baseline, r.ratio_cell(), r.goal,
+         "-" if r.met is None else ("yes" if r.met else "NO"))
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [line]
+    for i, c in enumerate(cells):
+        out.append("| " + " | ".join(v.ljust(w) for v, w in zip(c, widths)) + " |")
+        if i == 0:
+            out.append(line.replace("-", "="))
+    out.append(line)
+    return "\n".join(out)

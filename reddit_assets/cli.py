@@ -1,0 +1,162 @@
+"""The `reddit-assets` command.
+
+- `reddit-assets import DIR [--dry-run] [--overwrite]`: scrape files left by the old
+  system (our raw files, URS subreddit scrapes) -> raw files in the data directory and
+  recorded `reddit/raw_scrape` materializations (see `reddit_assets.importer`).
+  Exit 0: every file good; 1: some bad (the good ones are imported); 2: usage error.
+- `reddit-assets validate-config [PATH]`: check the config file and list its entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from reddit_assets.config import ConfigError, config_path, load_config
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reddit-assets", description="reddit_assets command line.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser(
+        "import",
+        help="import scrape files left by the old system (raw files and URS subreddit scrapes)",
+        description="Place every good scrape file under DIR in the data directory ($REDDIT_ASSETS_DATA_DIR) as "
+        "<data_dir>/scrapes/<date>/<subreddit>.json and record it as a reddit/raw_scrape materialization "
+        "in the Dagster instance ($DAGSTER_HOME). Exit 0: all good; 1: some files bad; 2: usage error.",
+    )
+    imp.add_argument("dir", metavar="DIR", help="folder searched (recursively) for *.json scrape files")
+    imp.add_argument("--dry-run", action="store_true", help="check and report only: write and record nothing")
+    imp.add_argument("--overwrite", action="store_true", help="replace existing raw files whose content differs")
+    imp.add_argument("--config", metavar="PATH", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)")
+    imp.add_argument("--urs-timezone", metavar="TZ", default="UTC",
+                     help="time zone of the machine that ran URS, whose times are local (default: UTC)")
+
+    val = commands.add_parser("validate-config", help="check the config file and list its entries",
+                              description="Exit 0: valid; 1: invalid (the message names the entry and field).")
+    val.add_argument("path", metavar="PATH", nargs="?", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)")
+    return parser
+
+
+def _usage(message: str) -> int:
+    print(f"reddit-assets: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _import_line(outcome, dry_run: bool) -> str:
+    from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+
+    if outcome.status == BAD:
+        return f"BAD           {outcome.source}: {outcome.reason}"
+    if outcome.status == CONFLICT:
+        return f"CONFLICT      {outcome.source}: {outcome.reason}"
+    if outcome.status == SKIPPED:
+        return f"skipped       {outcome.source}: {outcome.reason}"
+    labels = {IMPORTED: "imported", REPLACED: "replaced", PRESENT: "present"}
+    if dry_run:
+        labels.update({IMPORTED: "would import", REPLACED: "would replace"})
+    label = labels[outcome.status]
+    details = f"{outcome.partition}: {outcome.submissions} submissions, {outcome.comments} comments"
+    if outcome.reason:
+        details += f"; {outcome.reason}"
+    details += f"; materialization {outcome.recorded}" if outcome.recorded else "; NOT recorded (partition not configured)"
+    return f"{label:<13} {outcome.source} -> {outcome.raw_path} ({details})"
+
+
+def _print_report(report, args) -> None:
+    from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+
+    for outcome in report.outcomes:
+        print(_import_line(outcome, report.dry_run))
+    counts = [(report.count(IMPORTED), "imported"), (report.count(REPLACED), "replaced"),
+              (report.count(PRESENT), "already present"), (report.count(BAD), "bad"),
+              (report.count(CONFLICT), "conflicts"), (report.count(SKIPPED), "skipped")]
+    summary = ", ".join(f"{n} {what}" for n, what in counts if n) or "no *.json files found"
+    print(f"\n{summary}" + (" (dry run: nothing written or recorded)" if report.dry_run else ""))
+    if report.unconfigured:
+        files = sum(len(v) for v in report.unconfigured.values())
+        print(
+            f"\nNOT CONFIGURED: add these to subreddits.yaml: {', '.join(sorted(report.unconfigured, key=str.lower))}\n"
+            f"  Their {files} file(s) are {'checked' if report.dry_run else 'placed in the data directory'} but not "
+            "recorded as materialized: the partitions do not exist until the subreddits are configured.\n"
+            f"  After adding them, run `reddit-assets import {args.dir}` again to record them; the sensor then loads them."
+        )
+    if report.before_start:
+        earliest = min(str(o.partition).split("|")[0] for o in report.outcomes if o.source in report.before_start)
+        print(
+            f"\nBEFORE start_date {report.start_date}: {len(report.before_start)} file(s), the earliest for {earliest}.\n"
+            f"  Set start_date: \"{earliest}\" in subreddits.yaml and run the import again to record them."
+        )
+    if report.failed:
+        print(f"\n{len(report.failed)} file(s) not imported; see the BAD and CONFLICT lines above.")
+
+
+def _import(args) -> int:
+    from reddit_assets import resources
+    from reddit_assets.importer import import_directory
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        return _usage(f"import: {args.dir!r} is not a directory")
+    try:
+        tz = ZoneInfo(args.urs_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return _usage(f"import: --urs-timezone {args.urs_timezone!r} is not a known time zone")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _usage(f"import: {exc}")
+    data_dir = resources.data_dir()
+    options = dict(config=config, data_dir=data_dir, dry_run=args.dry_run, overwrite=args.overwrite, tz=tz)
+    if args.dry_run:
+        report = import_directory(root, **options)
+    else:
+        if not os.environ.get("DAGSTER_HOME"):
+            return _usage("import: DAGSTER_HOME is not set; the import records materializations in that "
+                          "Dagster instance (use --dry-run to check the files only)")
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            report = import_directory(root, instance=instance, **options)
+    _print_report(report, args)
+    return report.exit_code
+
+
+def _validate_config(args) -> int:
+    path = Path(args.path) if args.path else config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"invalid config: {exc}", file=sys.stderr)
+        return 1
+    flags = " ".join(f"{k}={str(v).lower()}" for k, v in config.flags.model_dump().items())
+    print(f"{path}: valid, {len(config.subreddits)} subreddit(s)")
+    print(f"start_date {config.start_date}, schedule {config.schedule.cron!r} {config.schedule.timezone}, flags: {flags}")
+    width = max(len(s.name) for s in config.subreddits)
+    for entry in config.subreddits:
+        parts = [f"category={entry.category}"]
+        if entry.category == "search":
+            parts.append(f"query={entry.query!r}")
+        parts.append(f"n_results={entry.n_results}")
+        if entry.category in ("top", "controversial", "search"):
+            parts.append(f"time_filter={entry.time_filter}")
+        parts.append(f"comments={entry.comments}")
+        print(f"  {entry.name:<{width}}  {' '.join(parts)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "import":
+        return _import(args)
+    return _validate_config(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""Importing scrape files left by the old system: raw files placed, materializations recorded.
+
+Every `*.json` under a folder is read: our raw files (`reddit_assets/raw-scrape@1`, in any
+place) and URS subreddit scrapes (see `urs_format`). Each good one becomes
+`<data_dir>/scrapes/<date>/<subreddit>.json` and a runless `reddit/raw_scrape`
+materialization of its partition, which the automation sensor follows to load and
+archive it without a Reddit request.
+
+- An existing raw file is never replaced by different content unless `overwrite`;
+  identical content is "already present" (and is still recorded if it was not yet).
+- A subreddit not in the config file, or a date before `start_date`, has no partition
+  yet. Its file is placed but NOT recorded: Dagster would store the event, but the
+  automation sensor never acts on an event older than the partition, so the load would
+  silently never happen. Re-running the import after configuring it records it then.
+- Each bad file is reported with its reason; the good ones are imported regardless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from reddit_assets.assets.common import RAW_SCRAPE
+from reddit_assets.config import AppConfig, is_valid_subreddit_name
+from reddit_assets.normalize import normalize
+from reddit_assets.partitions import partition_key
+from reddit_assets.paths import raw_file_path
+from reddit_assets.rawfile import RAW_FORMAT, RawFileError, fsync_dir, sha256_file, validate_raw_document, write_raw_file
+from reddit_assets.urs_format import URS_FORMAT, UrsFormatError, convert_urs_subreddit, date_from_folder, urs_kind
+
+IMPORTED, REPLACED, PRESENT, BAD, CONFLICT, SKIPPED = "imported", "replaced", "present", "bad", "conflict", "skipped"
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+# A string that runs to the end of the text matches only the lone quote.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.S)
+_URS_SIDE_FOLDERS = {"analytics", "livestream"}
+
+
+class ImportProblem(ValueError):
+    """A file that cannot be imported; the message is the reason."""
+
+
+class Skipped(Exception):
+    """A file that is known and deliberately not imported."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    document: dict
+    source_format: str
+    date: dt.date
+    name: str
+
+
+@dataclass
+class Outcome:
+    source: Path
+    status: str
+    reason: str = ""
+    partition: str | None = None
+    raw_path: Path | None = None
+    submissions: int = 0
+    comments: int = 0
+    sha256: str | None = None
+    size: int | None = None
+    source_format: str | None = None
+    # "recorded", "already recorded", "would be recorded", or None when the partition does not exist.
+    recorded: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (BAD, CONFLICT)
+
+
+@dataclass
+class ImportReport:
+    root: Path
+    dry_run: bool
+    start_date: dt.date
+    outcomes: list[Outcome] = field(default_factory=list)
+    unconfigured: dict[str, list[Path]] = field(default_factory=dict)
+    before_start: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.failed]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+# -- reading one file -----------------------------------------------------------------------
+
+
+def _ends_unfinished(text: str) -> bool:
+    """True when the text stops inside an object, array or string: a truncated file."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == '"':
+            return True
+        depth += 1 if token in "[{" else -1 if token in "]}" else 0
+    return depth > 0
+
+
+def load_json(path: Path) -> tuple[object, str]:
+    """(parsed JSON, SHA-256 of the bytes); ImportProblem says what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportProblem(f"cannot be read ({exc.strerror})") from None
+    if not data.strip():
+        raise ImportProblem("empty file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportProblem(f"not JSON: not UTF-8 text (byte {exc.start})") from None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if _ends_unfinished(text):
+            raise ImportProblem(f"truncated: the JSON stops inside an unfinished value after {len(data)} bytes") from None
+        raise ImportProblem(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    return parsed, hashlib.sha256(data).hexdigest()
+
+
+def _parse_date(value: object) -> dt.date:
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise ImportProblem(f"date {value!r} is not a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ImportProblem(f"date {value!r} is not a real date") from None
+
+
+def _ours(document: dict, path: Path) -> Parsed:
+    try:
+        validate_raw_document(document, path)
+    except RawFileError as exc:
+        raise ImportProblem(exc.problem) from None
+    name = document["subreddit"]
+    if not is_valid_subreddit_name(name):
+        raise ImportProblem(f"subreddit {name!r} is not a subreddit name (2 to 21 ASCII letters, digits or underscores)")
+    return Parsed(document, RAW_FORMAT, _parse_date(document["date"]), name)
+
+
+def _folder_date(path: Path, root: Path) -> dt.date | None:
+    """The nearest folder above the file, up to and including `root`, that names a date."""
+    folders = list(path.relative_to(root).parent.parts)[::-1] + [root.resolve().name]
+    for folder in folders:
+        date = date_from_folder(folder)
+        if date is not None:
+            return date
+    return None
+
+
+def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
+    """Read one file of either format; ImportProblem (bad) or Skipped (not a subreddit scrape)."""
+    document, sha256 = load_json(path)
+    if isinstance(document, dict) and "format" in document:
+        if document["format"] != RAW_FORMAT:
+            raise ImportProblem(f"unknown format {document['format']!r} (this version reads {RAW_FORMAT!r} and URS subreddit scrapes)")
+        return _ours(document, path)
+    kind = urs_kind(document)
+    if kind == "subreddit":
+        try:
+            converted = convert_urs_subreddit(
+                document, folder_date=_folder_date(path, root), tz=tz, source_file=path.name, source_sha256=sha256
+            )
+        except UrsFormatError as exc:
+            raise ImportProblem(str(exc)) from None
+        return Parsed(converted, URS_FORMAT, dt.date.fromisoformat(converted["date"]), converted["subreddit"])
+    if kind is not None:
+        raise Skipped(f"URS {kind} scrape, not a subreddit scrape: nothing to import")
+    if _URS_SIDE_FOLDERS & set(path.relative_to(root).parts[:-1]):
+        raise Skipped("URS analytics or livestream output, not a subreddit scrape: nothing to import")
+    if isinstance(document, dict):
+        keys = ", ".join(sorted(map(str, document))[:8]) or "none"
+        raise ImportProblem(f"unknown format: no 'format' tag and not a URS subreddit scrape (top-level keys: {keys})")
+    raise ImportProblem(f"unknown format: the top level is a JSON {type(document).__name__}, not an object")
+
+
+# -- placing and recording ------------------------------------------------------------------
+
+
+def find_json_files(root: Path) -> list[Path]:
+    """Every `*.json` under root, sorted; hidden files and folders are left out."""
+    found = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if path.is_file() and path.suffix.lower() == ".json" and not any(p.startswith(".") for p in rel.parts):
+            found.append(path)
+    return sorted(found)
+
+
+@contextmanager
+def _staging(data_dir: Path, dry_run: bool):
+    """Where documents are rendered before they are compared and moved into place."""
+    if dry_run:
+        with tempfile.TemporaryDirectory(prefix="reddit-assets-import-") as tmp:
+            yield Path(tmp)
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".import-staging-", dir=data_dir) as tmp:  # same file system: rename is atomic
+        yield Path(tmp)
+
+
+def _place(staged: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+    fsync_dir(target.parent)
+
+
+def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date: dt.date, name: str) -> str:
+    """A runless reddit/raw_scrape materialization for the partition, unless its latest one
+    already has this SHA-256."""
+    key = partition_key(date, name)
+    latest = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_SCRAPE, asset_partitions=[str(key)]), limit=1
+    ).records
+    if latest:
+        recorded_sha = latest[0].asset_materialization.metadata.get("sha256")
+        if recorded_sha is not None and recorded_sha.value == outcome.sha256:
+            return "already recorded"
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=RAW_SCRAPE,
+            partition=key,
+            description=f"imported by `reddit-assets import` from {outcome.source.name}",
+            metadata={
+                "imported_from": str(outcome.source.resolve()),
+                "source_format": outcome.source_format,
+                "submissions": outcome.submissions,
+                "comments": outcome.comments,
+                "sha256": outcome.sha256,
+                "bytes": outcome.size,
+                "path": dg.MetadataValue.path(str(outcome.raw_path)),
+            },
+        )
+    )
+    return "recorded"
+
+
+class _Importer:
+    def __init__(self, report: ImportReport, config: AppConfig, data_dir: Path, staging: Path, *,
+                 instance: dg.DagsterInstance | None, overwrite: bool, tz: ZoneInfo, today: dt.date):
+        self.report, self.config, self.data_dir, self.staging = report, config, data_dir, staging
+        self.instance, self.overwrite, self.tz, self.today = instance, overwrite, tz, today
+        self.configured = {name.lower(): name for name in config.names}
+        self.claimed: dict[Path, Outcome] = {}
+
+    def one(self, path: Path) -> Outcome:
+        try:
+            parsed = parse_source(path, self.report.root, self.tz)
+        except Skipped as exc:
+            return Outcome(path, SKIPPED, str(exc))
+        except ImportProblem as exc:
+            return Outcome(path, BAD, str(exc))
+        if parsed.date > self.today:
+            return Outcome(path, BAD, f"date {parsed.date} is in the future (today is {self.today})")
+
+        # Reddit names ignore case: a file's `python` is the config's `Python`.
+        configured = self.configured.get(parsed.name.lower())
+        name = configured or parsed.name
+        document = dict(parsed.document, subreddit=name)
+        if parsed.source_format == URS_FORMAT:
+            document["settings"] = dict(document["settings"], name=name)
+        try:
+            normalize(document)
+        except Exception as exc:  # any shape normalize cannot read is a bad file, whatever the error
+            return Outcome(path, BAD, f"its rows cannot be built: {type(exc).__name__}: {exc}")
+
+        outcome = Outcome(
+            path, IMPORTED, partition=str(partition_key(parsed.date, name)),
+            raw_path=raw_file_path(self.data_dir, parsed.date, name),
+            submissions=len(document["submissions"]), comments=len(document["comments"]),
+            source_format=parsed.source_format,
+        )
+        staged = write_raw_file(self.staging / f"{len(self.report.outcomes)}.json", document)
+        outcome.sha256, outcome.size = staged.sha256, staged.size
+        first = self.claimed.get(outcome.raw_path, outcome)
+        if not self._place(outcome, staged.path, first):
+            staged.path.unlink()
+        if outcome.failed:
+            return outcome
+        self.claimed.setdefault(outcome.raw_path, outcome)
+
+        if configured is None:
+            self.report.unconfigured.setdefault(parsed.name, []).append(path)
+        elif parsed.date < self.config.start_date:
+            self.report.before_start.append(path)
+        elif first is not outcome:
+            outcome.recorded = first.recorded  # the first file with this content recorded it
+        elif self.report.dry_run:
+            outcome.recorded = "would be recorded"
+        else:
+            outcome.recorded = record_materialization(self.instance, outcome, parsed.date, name)
+        return outcome
+
+    def _place(self, outcome: Outcome, staged: Path, first: Outcome) -> bool:
+        """Set the outcome's status; move the staged file into place if it should be. Moved?"""
+        target = outcome.raw_path
+        if first is not outcome:
+            if first.sha256 == outcome.sha256:
+                outcome.status, outcome.reason = PRESENT, f"same content as {first.source}"
+            else:
+                outcome.status = CONFLICT
+                outcome.reason = (f"{first.source} in this import gives partition {outcome.partition} different "
+                                  "content; not imported (keep one of the two)")
+            return False
+        if target.exists():
+            existing = sha256_file(target)
+            if existing == outcome.sha256:
+                outcome.status, outcome.reason = PRESENT, "already present"
+                return False
+            if not self.overwrite:
+                outcome.status = CONFLICT
+                outcome.reason = (f"a different raw file is already at {target} (SHA-256 {existing[:12]}..., this file "
+                                  f"gives {outcome.sha256[:12]}...); not overwritten: pass --overwrite to replace it")
+                return False
+            outcome.status = REPLACED
+        if self.report.dry_run:
+            return False
+        _place(staged, target)
+        return True
+
+
+def import_directory(
+    root: str | os.PathLike,
+    *,
+    config: AppConfig,
+    data_dir: str | os.PathLike,
+    instance: dg.DagsterInstance | None = None,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    tz: ZoneInfo = ZoneInfo("UTC"),
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import every scrape file under `root` into `data_dir`, recording materializations in
+    `instance` (not needed with `dry_run`, which writes and records nothing).
+
+    `tz`: the time zone URS's local times were written in.
+    """
+    if instance is None and not dry_run:
+        raise ValueError("an import that is not a dry run needs the Dagster instance")
+    root, data_dir = Path(root), Path(data_dir)
+    today = today or dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
+    report = ImportReport(root=root, dry_run=dry_run, start_date=config.start_date)
+    files = find_json_files(root)  # listed before the staging folder exists, in case root holds data_dir
+    with _staging(data_dir, dry_run) as staging:
+        importer = _Importer(report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today)
+        for path in files:
+            report.outcomes.append(importer.one(path))
+    return report

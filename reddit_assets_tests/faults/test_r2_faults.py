@@ -1,0 +1,135 @@
+"""R2 faults: the archive store down, answering 5xx, slow, or refusing the credentials.
+
+The S3 side is moto over HTTP, behind a proxy that injects the faults, or a moto server
+that enforces SigV4 credentials. Expected: reddit/r2_archive retries and then fails with a
+message naming the store and the key; the local zip is kept; the database branch of the
+same run succeeds; a later run, with the store back, uploads and verifies.
+"""
+
+import hashlib
+
+from reddit_assets_tests.faults.servers import AuthMotoServer, S3FaultProxy
+from reddit_assets_tests.faults.support import (
+    archive_store,
+    failure_messages,
+    key,
+    local_zip,
+    object_key,
+    retry_count,
+    run,
+    sqlite_url,
+    table_counts,
+    with_resources,
+)
+from reddit_assets_tests.harness import configure, materialization_metadata
+
+ARCHIVE = "reddit__r2_archive"
+
+
+def _configure(monkeypatch, tmp_path, reddit_server, endpoint, bucket, name, key_id="test-key", secret="test-secret-key"):
+    s3 = {"endpoint": endpoint, "bucket": bucket, "key": key_id, "secret": secret}
+    return configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3, subreddits=[{"name": name, "n_results": 5}])
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _assert_archive_failed_alone(result, tmp_path, name):
+    """Only the archive step failed; the tables were loaded and the zip is kept for a later upload."""
+    assert not result.success
+    assert {e.step_key for e in result.get_step_failure_events()} == {ARCHIVE}
+    assert retry_count(result, ARCHIVE) == 2
+    assert table_counts(sqlite_url(tmp_path), name)[0] == 5
+    assert local_zip(tmp_path, name).exists()
+
+
+def _assert_uploaded_and_verified(instance, s3_client, bucket, tmp_path, name):
+    meta = materialization_metadata(instance, "reddit/r2_archive", key(name))
+    assert meta["uploaded"] is True and meta["object_key"] == object_key(name)
+    stored = s3_client.get_object(Bucket=bucket, Key=object_key(name))["Body"].read()
+    assert _sha256(stored) == meta["sha256"] and len(stored) == meta["bytes"]
+    assert not local_zip(tmp_path, name).exists()  # deleted only after the verified upload
+
+
+def test_endpoint_down_then_back(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+    proxy = S3FaultProxy(s3_endpoint)  # not started: its port refuses connections
+    defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "offline")
+    result = run(defs, "daily_scrape_job", key("offline"), instance)
+    _assert_archive_failed_alone(result, tmp_path, "offline")
+    message = failure_messages(result, ARCHIVE)[-1]
+    assert "cannot reach" in message and f"s3://{s3_bucket}" in message and object_key("offline") in message
+
+    with proxy:  # the endpoint is back on the same address
+        requests_before = reddit_server.stats()["requests"]
+        assert run(defs, "upload_only_job", key("offline"), instance).success
+        assert reddit_server.stats()["requests"] == requests_before
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "offline")
+
+
+def test_transient_5xx_is_retried_by_the_client(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+    with S3FaultProxy(s3_endpoint) as proxy:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "blip")
+        proxy.fail(503, times=2, code="SlowDown")
+        result = run(defs, "daily_scrape_job", key("blip"), instance)
+        assert result.success
+        assert proxy.injected == 2 and retry_count(result, ARCHIVE) == 0
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "blip")
+
+
+def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+    with S3FaultProxy(s3_endpoint) as proxy:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "outage")
+        # Two tries per upload call instead of the default five: the retries are the same, only fewer.
+        quick = with_resources(defs, archive_store=archive_store(max_attempts=2))
+        proxy.fail(500)
+        result = run(quick, "daily_scrape_job", key("outage"), instance)
+        _assert_archive_failed_alone(result, tmp_path, "outage")
+        message = failure_messages(result, ARCHIVE)[-1]
+        assert "InternalError" in message and object_key("outage") in message
+        assert proxy.injected == 6  # 3 attempts x 2 tries of the first request
+
+        proxy.heal()
+        assert run(defs, "upload_only_job", key("outage"), instance).success
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "outage")
+
+
+def test_slow_store_within_timeout_succeeds(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+    with S3FaultProxy(s3_endpoint) as proxy:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "sluggish")
+        proxy.slow(0.7)
+        result = run(defs, "daily_scrape_job", key("sluggish"), instance)
+        assert result.success and retry_count(result, ARCHIVE) == 0
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "sluggish")
+
+
+def test_store_slower_than_read_timeout_fails_clearly(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket):
+    with S3FaultProxy(s3_endpoint) as proxy:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "frozen")
+        defs = with_resources(defs, archive_store=archive_store(read_timeout=0.5, max_attempts=2))
+        proxy.slow(2)
+        result = run(defs, "daily_scrape_job", key("frozen"), instance)
+    _assert_archive_failed_alone(result, tmp_path, "frozen")
+    message = failure_messages(result, ARCHIVE)[-1]
+    assert "timeout" in message.lower() and object_key("frozen") in message
+
+
+def test_wrong_credentials_fail_clearly_then_right_ones_upload(monkeypatch, tmp_path, reddit_server, instance):
+    with AuthMotoServer() as moto:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
+                          key_id=moto.access_key, secret="not-the-secret")
+        result = run(defs, "daily_scrape_job", key("locked"), instance)
+        _assert_archive_failed_alone(result, tmp_path, "locked")
+        message = failure_messages(result, ARCHIVE)[-1]
+        assert "SignatureDoesNotMatch" in message and object_key("locked") in message
+        assert "not-the-secret" not in message
+
+        unknown = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
+                             key_id="AKIAUNKNOWNKEY000000", secret="whatever")
+        result = run(unknown, "upload_only_job", key("locked"), instance)
+        assert not result.success and "InvalidAccessKeyId" in failure_messages(result, ARCHIVE)[-1]
+
+        right = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
+                           key_id=moto.access_key, secret=moto.secret_key)
+        assert run(right, "upload_only_job", key("locked"), instance).success
+        _assert_uploaded_and_verified(instance, moto.client, moto.bucket, tmp_path, "locked")
