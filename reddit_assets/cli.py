@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         help="import scrape files left by the old system (raw files and URS subreddit scrapes)",
         description="Place every good scrape file under DIR in the data directory ($REDDIT_ASSETS_DATA_DIR) as "
         "<data_dir>/scrapes/<date>/<subreddit>.json and record it as a reddit/raw_scrape materialization "
-        "in the Dagster instance ($DAGSTER_HOME). Exit 0: all good; 1: some files bad; 2: usage error.",
+        "in the Dagster instance ($DAGSTER_HOME). Dates: our raw files carry theirs; a URS file takes its date "
+        "folder's (YYYY-MM-DD, or the older MM-DD-YYYY), else the UTC date of its newest submission. "
+        "Exit 0: all good; 1: some files bad; 2: usage error.",
     )
     imp.add_argument("dir", metavar="DIR", help="folder searched (recursively) for *.json scrape files")
     imp.add_argument("--dry-run", action="store_true", help="check and report only: write and record nothing")

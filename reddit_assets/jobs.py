@@ -8,25 +8,22 @@ from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMIS
 from reddit_assets.config import Flags
 
 
-def build_jobs(partitions_def: dg.PartitionsDefinition, flags: Flags) -> list[dg.UnresolvedAssetJobDefinition]:
+def build_jobs(flags: Flags) -> list[dg.UnresolvedAssetJobDefinition]:
     daily = [RAW_SCRAPE, SUBMISSIONS, COMMENTS] + ([R2_ARCHIVE] if flags.create_archives_enabled else [])
     return [
         dg.define_asset_job(
             "daily_scrape_job",
             selection=dg.AssetSelection.assets(*daily),
-            partitions_def=partitions_def,
             description="Scrape, load and archive (as the flags say) one subreddit-day: the seed's scheduled task.",
         ),
         dg.define_asset_job(
             "database_only_job",
             selection=dg.AssetSelection.assets(SUBMISSIONS, COMMENTS),
-            partitions_def=partitions_def,
             description="Load existing raw files into the tables; never calls Reddit.",
         ),
         dg.define_asset_job(
             "upload_only_job",
             selection=dg.AssetSelection.assets(R2_ARCHIVE),
-            partitions_def=partitions_def,
             description="Build and upload archives from existing raw files; never calls Reddit.",
         ),
     ]

@@ -3,7 +3,6 @@ materializations, and database loads that never call Reddit."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -20,7 +19,7 @@ import yaml
 from reddit_assets.cli import main
 from reddit_assets.config import load_config
 from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED, import_directory
+from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
 from reddit_assets.rawfile import sha256_file, write_raw_file
 from reddit_assets.urs_format import URS_FORMAT
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
@@ -103,9 +102,12 @@ def write_json(path: Path, document) -> Path:
     return path
 
 
-def _latest_raw_materialization(instance, partition):
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=RAW, asset_partitions=[partition]), limit=10).records
-    return records
+def _raw_materializations(instance, partition):
+    return instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=RAW, asset_partitions=[partition]), limit=10).records
+
+
+def meta_of(instance, day, name):
+    return materialization_metadata(instance, "reddit/raw_scrape", f"{day}|{name}")
 
 
 def _rows(db_url, table, name, day, columns="id"):
@@ -188,7 +190,7 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
             assert line.startswith("BAD") and reason in line, line
         assert any(l.startswith("skipped") and str(files["redditor"]) in l and "redditor" in l for l in lines)
         assert "add these to subreddits.yaml: newsub" in out
-        assert f"8 file(s) not imported" in out
+        assert "8 file(s) not imported" in out
 
         data = tmp_path / "data" / "scrapes"
         raw = {
@@ -201,14 +203,14 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
         for name, day in (("alpha", DAY1), ("Beta", DAY2), ("gamma", DAY3)):
             line = next(l for l in lines if f"-> {raw[name]}" in l)
             assert line.startswith("imported") and f"{day}|{name}" in line and "materialization recorded" in line
-            records = _latest_raw_materialization(instance, f"{day}|{name}")
+            records = _raw_materializations(instance, f"{day}|{name}")
             assert len(records) == 1
             meta = {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
             document = json.loads(raw[name].read_text())
             assert meta["sha256"] == sha256_file(raw[name]) and meta["bytes"] == raw[name].stat().st_size
             assert (meta["submissions"], meta["comments"]) == (document["submission_count"], document["comment_count"])
         assert meta_of(instance, DAY1, "alpha")["imported_from"] == str(files["ours"].resolve())
-        assert not _latest_raw_materialization(instance, f"{DAY2}|newsub")  # placed, not recorded
+        assert not _raw_materializations(instance, f"{DAY2}|newsub")  # placed, not recorded
         assert "NOT recorded" in next(l for l in lines if f"-> {raw['newsub']}" in l)
 
         # The UI shows them materialized, and the automation sensor would load exactly these.
@@ -233,10 +235,6 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
         assert (author, title, bool(over_18)) == (first["author"].removeprefix("u/"), first["title"], first["nsfw"])
         assert str(created).startswith(first["created_utc"])  # the URS text time, read as UTC
         assert materialization_metadata(instance, "reddit/submissions", f"{DAY2}|Beta")["rows"] == len(source)
-
-
-def meta_of(instance, day, name):
-    return materialization_metadata(instance, "reddit/raw_scrape", f"{day}|{name}")
 
 
 # -- the rules, in process ------------------------------------------------------------------
@@ -302,7 +300,7 @@ def test_rerun_dry_run_conflict_overwrite_and_configuring_later(tmp_path, instan
     again = run()
     assert [o.status for o in again.outcomes] == [PRESENT, PRESENT] and again.exit_code == 0
     assert again.outcomes[0].recorded == "already recorded"
-    assert len(_latest_raw_materialization(instance, f"{DAY1}|alpha")) == 1  # no second event
+    assert len(_raw_materializations(instance, f"{DAY1}|alpha")) == 1  # no second event
 
     # Configuring newsub, then importing again, records it (its partition exists now).
     configured = _config(tmp_path, ["alpha", "newsub"])
@@ -337,7 +335,7 @@ def test_dates_before_start_and_in_the_future(tmp_path, instance):
     early, future = report.outcomes
     assert early.status == IMPORTED and early.recorded is None and report.before_start == [old / "early.json"]
     assert future.status == BAD and "in the future" in future.reason
-    assert not _latest_raw_materialization(instance, "2025-12-30|alpha")
+    assert not _raw_materializations(instance, "2025-12-30|alpha")
 
 
 def test_cli_usage_errors_exit_2(tmp_path, monkeypatch, capsys):

@@ -85,6 +85,8 @@ def _collect_submissions(reddit: praw.Reddit, entry: SubredditConfig, past_day: 
             break
         if created < end:
             found.append(submission)
+    if seen < LISTING_CAP:
+        result.reached_day_start = True  # the listing ended by itself: nothing older exists
     if not result.reached_day_start:
         result.notes.append(
             f"Reddit's listing cap stopped paging after {seen} submissions, before {past_day} began: "
