@@ -124,15 +124,20 @@ class Chromium:
             raise BrowserError(f"{url}: {result['errorText']}")
 
     def text(self) -> str:
-        """What a user can read on the page (rendered text, not the HTML)."""
-        return self.evaluate("document.body ? document.body.innerText : ''") or ""
+        """What a user can read on the page (rendered text, not the HTML), one non-blank
+        line per line: innerText's blank lines and tabs vary with the layout."""
+        raw = self.evaluate("document.body ? document.body.innerText : ''") or ""
+        return "\n".join(line.strip() for line in raw.splitlines() if line.strip())
 
-    def wait_for_text(self, *needles: str, timeout: float = 30) -> str:
-        """Poll the page text until every needle is in it; the text. Fails naming what is missing."""
+    def wait_for_text(self, *needles: str, until=None, timeout: float = 30) -> str:
+        """Poll the page text until every needle is in it (and `until(text)` holds, if given);
+        the text. Fails naming what is missing."""
         deadline = time.monotonic() + timeout
         while True:
             text = self.text()
             missing = [n for n in needles if n not in text]
+            if until is not None and not until(text):
+                missing.append(getattr(until, "__doc__", None) or "until(text)")
             if not missing:
                 return text
             if time.monotonic() > deadline:
