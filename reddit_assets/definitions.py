@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from reddit_assets import resources
+from reddit_assets.alerts import build_alerts
 from reddit_assets.assets.archive import build_r2_archive
 from reddit_assets.assets.checks import build_checks
 from reddit_assets.assets.database import build_database_tables
@@ -31,16 +32,17 @@ def build_definitions() -> dg.Definitions:
     app_config = load_config()
     partitions_def = build_partitions(app_config)
     jobs = build_jobs(app_config.flags)
+    alerts = build_alerts(app_config, partitions_def)
     return dg.Definitions(
         assets=[
             build_raw_scrape(app_config, partitions_def),
             build_database_tables(partitions_def, resources.database_kind()),
             build_r2_archive(partitions_def, app_config.flags, resources.archive_store_kind()),
         ],
-        asset_checks=build_checks(partitions_def),
+        asset_checks=[*build_checks(partitions_def), *alerts.checks],
         jobs=jobs,
         schedules=[build_daily_schedule(app_config, jobs[0])],
-        sensors=[build_automation_sensor()],
+        sensors=[build_automation_sensor(), *alerts.sensors],
         resources=resources.build_resources(),
         executor=build_executor(),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from reddit_assets.alerts import FRESHNESS_CHECK_KEY
 from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
 from reddit_assets.config import Flags
 
@@ -13,7 +14,8 @@ def build_jobs(flags: Flags) -> list[dg.UnresolvedAssetJobDefinition]:
     return [
         dg.define_asset_job(
             "daily_scrape_job",
-            selection=dg.AssetSelection.assets(*daily),
+            # The freshness check looks at every subreddit; the subreddit_freshness sensor evaluates it.
+            selection=dg.AssetSelection.assets(*daily) - dg.AssetSelection.checks(FRESHNESS_CHECK_KEY),
             description="Scrape, load and archive (as the flags say) one subreddit-day: the seed's scheduled task.",
         ),
         dg.define_asset_job(

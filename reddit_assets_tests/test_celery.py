@@ -21,13 +21,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from reddit_assets.demo.server import RedditServer
 from reddit_assets.executors import build_executor
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKER_CONFIG = REPO / "deploy" / "celery" / "worker.yaml"
+START_WORKER = REPO / "deploy" / "celery" / "start-worker.sh"
 TODAY = utc_today()
 BROKERS = {
     "rabbitmq": ("127.0.0.1", 5672, "amqp://guest:guest@127.0.0.1:5672//", "rpc://"),
@@ -35,6 +36,7 @@ BROKERS = {
 }
 SUBREDDITS = [{"name": "celeryone", "n_results": 6}, {"name": "celerytwo", "n_results": 4, "comments": 2},
               {"name": "celerythree", "category": "hot", "n_results": 5}]
+NAMES = [s["name"] for s in SUBREDDITS]
 
 
 # --- choosing the executor -------------------------------------------------------------
@@ -48,11 +50,11 @@ def test_default_executor_unless_celery_is_asked_for():
         build_executor({"REDDIT_ASSETS_EXECUTOR": "dask"})
 
 
-def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path, reddit_server):
+def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("REDDIT_ASSETS_EXECUTOR", "celery")
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://user:s3cret-pass@broker.internal:5672//")
     monkeypatch.delenv("CELERY_BACKEND_URL", raising=False)
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "one"}])
+    defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "one"}])
     executors = {defs.resolve_job_def(name).executor_def for name in ("daily_scrape_job", "database_only_job", "upload_only_job")}
     assert [e.name for e in executors] == ["celery"]
     executor = executors.pop()
@@ -63,9 +65,9 @@ def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path, 
     assert resolved["broker"] == "redis://127.0.0.1:6379/3" and resolved["backend"] == "rpc://"
 
 
-def test_definitions_keep_the_default_executor(monkeypatch, tmp_path, reddit_server):
+def test_definitions_keep_the_default_executor(monkeypatch, tmp_path):
     monkeypatch.delenv("REDDIT_ASSETS_EXECUTOR", raising=False)
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "one"}])
+    defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "one"}])
     assert defs.resolve_job_def("daily_scrape_job").executor_def.name == "multi_or_in_process_executor"
 
 
@@ -101,21 +103,14 @@ def _group_pids(pgid: int) -> set[int]:
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict, name: str, log_path: Path, timeout: float = 90):
-    """`dagster-celery worker start` in its own process group; yields the Popen once the worker is ready."""
+def celery_worker(env: dict, name: str, log_path: Path):
+    """deploy/celery/start-worker.sh in its own process group; stopped (the whole group) on exit."""
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(WORKER_CONFIG),
-         "-n", name, "-i", "reddit_assets.definitions", "-l", "INFO", "--", "--concurrency=2", "--without-mingle",
-         "--without-gossip"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [str(START_WORKER)], cwd=REPO, env={**env, "CELERY_WORKER_NAME": name, "CELERY_WORKER_CONCURRENCY": "2"},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while b" ready." not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"Celery worker did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -126,6 +121,14 @@ def celery_worker(env: dict, name: str, log_path: Path, timeout: float = 90):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # prefork children left behind
             log.close()
+
+
+def wait_until_ready(proc: subprocess.Popen, log_path: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while b" ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"Celery worker did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.5)
 
 
 def _execute(env: dict, key: str, log_path: Path) -> subprocess.Popen:
@@ -151,29 +154,40 @@ def _results(data_dir: Path) -> dict:
     return {"raw": raw, "rows": rows, "objects": objects}
 
 
-def test_daily_job_on_celery_workers_equals_in_process(monkeypatch, tmp_path, reddit_server, broker):
+@pytest.fixture(scope="module")
+def module_reddit_server():
+    """One Reddit-compatible server for the module, so both brokers scrape the same data."""
+    with RedditServer(day=TODAY, auto_create=True, generator_kwargs={"n_submissions": 20, "comments_per_submission": (0, 30)}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def in_process_results(module_reddit_server, tmp_path_factory) -> dict:
+    """The partitions run in-process (execute_in_process), once for the module."""
+    root = tmp_path_factory.mktemp("in_process")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("REDDIT_ASSETS_EXECUTOR", raising=False)
+        defs = configure(mp, root, reddit_url=module_reddit_server.url, subreddits=SUBREDDITS)
+        with dg.instance_for_test() as instance:
+            for name in NAMES:
+                assert run_job(defs, "daily_scrape_job", TODAY, name, instance).success
+    return _results(root / "data")
+
+
+def test_daily_job_on_celery_workers_equals_in_process(monkeypatch, tmp_path, module_reddit_server, broker, request):
     broker_url, backend_url = broker
-    names = [s["name"] for s in SUBREDDITS]
-    keys = [f"{TODAY.isoformat()}|{name}" for name in names]
-
-    # Reference: the same partitions in-process, into their own data directory.
-    (tmp_path / "in_process").mkdir()
-    reference = configure(monkeypatch, tmp_path / "in_process", reddit_url=reddit_server.url, subreddits=SUBREDDITS)
-    with dg.instance_for_test() as instance:
-        for name in names:
-            assert run_job(reference, "daily_scrape_job", TODAY, name, instance).success
-
-    celery_dir = tmp_path / "celery"
-    celery_dir.mkdir()
-    configure(monkeypatch, celery_dir, reddit_url=reddit_server.url, subreddits=SUBREDDITS)
+    keys = [f"{TODAY.isoformat()}|{name}" for name in NAMES]
+    configure(monkeypatch, tmp_path, reddit_url=module_reddit_server.url, subreddits=SUBREDDITS)
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # SQLite, shared by launcher and worker
     worker_name = f"reddit-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DAGSTER_HOME": str(home), "REDDIT_ASSETS_EXECUTOR": "celery", "CELERY_BROKER_URL": broker_url,
-           "CELERY_BACKEND_URL": backend_url, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "CELERY_BACKEND_URL": backend_url}
 
     with celery_worker(env, worker_name, tmp_path / "worker.log") as worker:
+        expected = request.getfixturevalue("in_process_results")  # computed while the worker starts
+        wait_until_ready(worker, tmp_path / "worker.log")
         launchers = [_execute(env, key, tmp_path / f"launch-{i}.log") for i, key in enumerate(keys)]
         for i, launcher in enumerate(launchers):
             code = launcher.wait(timeout=120)
@@ -190,12 +204,12 @@ def test_daily_job_on_celery_workers_equals_in_process(monkeypatch, tmp_path, re
             assert {"reddit__raw_scrape", "database_tables", "reddit__r2_archive"} <= set(started)
             in_worker = {
                 e.step_key for e in events
-                if e.event_type_value == "ENGINE_EVENT" and e.event_specific_data.metadata.get("Celery worker")
+                if e.event_type_value == "ENGINE_EVENT" and "Celery worker" in e.event_specific_data.metadata
                 and e.event_specific_data.metadata["Celery worker"].value.startswith(f"{worker_name}@")
             }
             assert in_worker == set(started)  # every step was handed to our worker ...
             assert set(started.values()) <= worker_pids  # ... and ran in one of its processes
 
-    assert _results(celery_dir / "data") == _results(tmp_path / "in_process" / "data")
-    celery_results = _results(celery_dir / "data")
-    assert len(celery_results["raw"]) == len(celery_results["objects"]) == len(names)
+    results = _results(tmp_path / "data")
+    assert len(results["raw"]) == len(results["objects"]) == len(NAMES)
+    assert results == expected

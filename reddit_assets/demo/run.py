@@ -62,7 +62,7 @@ def main() -> int:
 
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(Path(__file__).with_name("dagster.yaml"), home / "dagster.yaml")
+    shutil.copy("dagster.yaml", home / "dagster.yaml")  # the local instance settings at the repository top
 
     reddit = RedditServer(config.names, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
