@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one broken benchmark must not hide the others' figures
             failed = True
             traceback.print_exc()
-            result = Result(rows=[Row(name, "FAILED", f"{type(exc).__name__}: {exc}"[:80], "-", None, "-", False)])
+            message = f"{type(exc).__name__}: {exc}"
+            result = Result(rows=[Row(name, "FAILED (see notes)", "-", "-", None, "-", False)],
+                            notes=[f"{name} FAILED: {message[:2000]}"])
         rows.extend(result.rows)
         notes.extend(result.notes)
         print(f"  {name} done in {time.perf_counter() - t0:.0f} s", flush=True)

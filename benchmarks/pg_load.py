@@ -137,7 +137,8 @@ def run(sizes: Sizes) -> Result:
                                    ratio_text=f"{ours / row:.1f}x"))
             result.notes.append(
                 f"PG load {label}: ours median {median(times['ours']):.2f} s = normalize {median(shape.normalize_seconds):.2f} s"
-                f" + replace_partition {median(shape.load_seconds):.2f} s; raw COPY {median(times['copy']):.2f} s;"
+                f" + replace_partition {median(shape.load_seconds):.2f} s (alone: {median(times['copy']) / median(shape.load_seconds):.2f}"
+                f" of raw COPY); raw COPY {median(times['copy']):.2f} s ({median(times['row']) / shape.sample_rows * shape.rows / median(times['copy']):.1f}x row-by-row);"
                 f" row-by-row {median(times['row']):.2f} s for a sample of {shape.sample_rows:,} rows"
             )
     return result

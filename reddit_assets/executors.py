@@ -2,7 +2,9 @@
 
 `REDDIT_ASSETS_EXECUTOR=celery` sends each step to a Celery queue (dagster-celery) on the
 broker at `CELERY_BROKER_URL`, with results on `CELERY_BACKEND_URL` (default `rpc://`).
-Unset, jobs keep Dagster's default (multiprocess in a launched run, in-process in tests).
+Unset, jobs run each step in its own process (in-process in tests), forked from a server
+that has already imported Dagster and our definitions, so a step starts in a fraction of
+the time a fresh interpreter takes.
 The URLs reach the executor as `{env: ...}` config, so they are read where the run
 executes and never shown in the UI.
 """
@@ -27,11 +29,18 @@ def celery_executor_config(env: Mapping[str, str] = os.environ) -> dict:
     return config
 
 
-def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition | None:
-    """None (Dagster's default executor) unless REDDIT_ASSETS_EXECUTOR names another."""
+# Steps forked from a preloaded server: process isolation without the import cost per step.
+PRELOADED_MULTIPROCESS = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": ["reddit_assets.definitions"]}}},
+    name="multiprocess_preloaded",
+)
+
+
+def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition:
+    """The preloaded multiprocess executor unless REDDIT_ASSETS_EXECUTOR names another."""
     choice = (env.get(EXECUTOR_VAR) or "").strip().lower()
     if choice in ("", "default"):
-        return None
+        return PRELOADED_MULTIPROCESS
     if choice != "celery":
         raise ValueError(f"{EXECUTOR_VAR}={env[EXECUTOR_VAR]!r}: expected 'celery', 'default' or unset")
     if not env.get(BROKER_VAR):

@@ -7,8 +7,10 @@ rows in the database and in the archive are the same rows.
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -63,10 +65,34 @@ _SUBMISSION_FIELDS = [f for f in SUBMISSION_SCHEMA.names if f not in ("scrape_da
 _COMMENT_FIELDS = ["id", "parent_id", "author", "body", "permalink", "distinguished", "score", "is_submitter", "stickied"]
 
 
-def _timestamp(value) -> dt.datetime | None:
+def _seconds(value) -> float | None:
     if value is None or value is False or value is True:
         return None
-    return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+    return float(value)
+
+
+def _timestamps(values: list) -> pa.Array:
+    """Epoch seconds (None, or False for "never edited": null) as UTC timestamps, in Arrow.
+
+    Rounds to the microsecond as `datetime.fromtimestamp` does (the fraction, half to even)
+    without a datetime object per value.
+    """
+    seconds = pa.array([v if type(v) is float or type(v) is int else _seconds(v) for v in values], pa.float64())
+    whole = pc.floor(seconds)
+    micros = pc.round(pc.multiply(pc.subtract(seconds, whole), 1e6), round_mode="half_to_even")
+    total = pc.add(pc.multiply(pc.cast(whole, pa.int64()), 1_000_000), pc.cast(micros, pa.int64()))
+    return total.cast(_TS)
+
+
+def _fields(items: list[dict], names: list[str]) -> dict[str, list]:
+    """One list per field; None where an item lacks it."""
+    columns = {}
+    for name in names:
+        try:
+            columns[name] = list(map(itemgetter(name), items))
+        except KeyError:
+            columns[name] = [item.get(name) for item in items]
+    return columns
 
 
 def _strip_prefix(fullname: str | None) -> str | None:
@@ -83,7 +109,11 @@ def _author(value) -> str | None:
 def _common(document: dict, n: int) -> dict:
     date = dt.date.fromisoformat(document["date"])
     scraped_at = dt.datetime.fromisoformat(document["scraped_at"])
-    return {"scrape_date": [date] * n, "subreddit": [document["subreddit"]] * n, "scraped_at": [scraped_at] * n}
+    return {
+        "scrape_date": pa.repeat(pa.scalar(date, pa.date32()), n),
+        "subreddit": pa.repeat(pa.scalar(document["subreddit"], pa.string()), n),
+        "scraped_at": pa.repeat(pa.scalar(scraped_at, _TS), n),
+    }
 
 
 def _unique_by_id(items: list[dict]) -> list[dict]:
@@ -121,23 +151,19 @@ def _tree_depths(items: list[dict]) -> list[int | None]:
 
 def submissions_table(document: dict) -> pa.Table:
     items = _unique_by_id(document["submissions"])
-    columns = _common(document, len(items))
-    for field in _SUBMISSION_FIELDS:
-        columns[field] = [item.get(field) for item in items]
+    columns = _common(document, len(items)) | _fields(items, _SUBMISSION_FIELDS + ["created_utc"])
     columns["author"] = [_author(v) for v in columns["author"]]
-    columns["created_utc"] = [_timestamp(item.get("created_utc")) for item in items]
+    columns["created_utc"] = _timestamps(columns["created_utc"])
     return pa.Table.from_pydict(columns, schema=SUBMISSION_SCHEMA)
 
 
 def comments_table(document: dict) -> pa.Table:
     items = _unique_by_id(document["comments"])
-    columns = _common(document, len(items))
-    for field in _COMMENT_FIELDS:
-        columns[field] = [item.get(field) for item in items]
+    columns = _common(document, len(items)) | _fields(items, _COMMENT_FIELDS + ["link_id", "created_utc", "edited"])
     columns["author"] = [_author(v) for v in columns["author"]]
-    columns["submission_id"] = [_strip_prefix(item.get("link_id")) for item in items]
-    columns["created_utc"] = [_timestamp(item.get("created_utc")) for item in items]
-    columns["edited_utc"] = [_timestamp(item.get("edited")) for item in items]
+    columns["submission_id"] = [_strip_prefix(v) for v in columns.pop("link_id")]
+    columns["created_utc"] = _timestamps(columns["created_utc"])
+    columns["edited_utc"] = _timestamps(columns.pop("edited"))
     columns["depth"] = _tree_depths(items)
     return pa.Table.from_pydict(columns, schema=COMMENT_SCHEMA)
 

@@ -22,7 +22,7 @@ import dagster as dg
 import pytest
 
 from reddit_assets.demo.server import RedditServer
-from reddit_assets.executors import build_executor
+from reddit_assets.executors import PRELOADED_MULTIPROCESS, build_executor
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
@@ -42,8 +42,8 @@ NAMES = [s["name"] for s in SUBREDDITS]
 # --- choosing the executor -------------------------------------------------------------
 
 def test_default_executor_unless_celery_is_asked_for():
-    assert build_executor({}) is None
-    assert build_executor({"REDDIT_ASSETS_EXECUTOR": "default"}) is None
+    assert build_executor({}) is PRELOADED_MULTIPROCESS
+    assert build_executor({"REDDIT_ASSETS_EXECUTOR": "default"}) is PRELOADED_MULTIPROCESS
     with pytest.raises(ValueError, match="CELERY_BROKER_URL"):
         build_executor({"REDDIT_ASSETS_EXECUTOR": "celery"})
     with pytest.raises(ValueError, match="'dask'"):
@@ -65,10 +65,10 @@ def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path):
     assert resolved["broker"] == "redis://127.0.0.1:6379/3" and resolved["backend"] == "rpc://"
 
 
-def test_definitions_keep_the_default_executor(monkeypatch, tmp_path):
+def test_definitions_keep_the_preloaded_multiprocess_executor(monkeypatch, tmp_path):
     monkeypatch.delenv("REDDIT_ASSETS_EXECUTOR", raising=False)
     defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "one"}])
-    assert defs.resolve_job_def("daily_scrape_job").executor_def.name == "multi_or_in_process_executor"
+    assert defs.resolve_job_def("daily_scrape_job").executor_def.name == "multiprocess_preloaded"
 
 
 # --- a real worker ------------------------------------------------------------------------

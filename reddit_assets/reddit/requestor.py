@@ -54,12 +54,23 @@ class CountingRequestor(prawcore.Requestor):
         while True:
             self.stats.count_request()
             response = super().request(*args, timeout=timeout, **kwargs)
+            if _budget_spent(response.headers):
+                # prawcore then sleeps `x-ratelimit-reset` whole seconds, rounded down, and can
+                # wake just before the window turns; one more second avoids that 429.
+                self._sleep(1.0)
             if response.status_code != 429 or attempt >= self.max_429_retries:
                 return response
             attempt += 1
             wait = _retry_after(response.headers.get("retry-after"))
             self.stats.count_wait(wait)
             self._sleep(wait)
+
+
+def _budget_spent(headers) -> bool:
+    try:
+        return float(headers.get("x-ratelimit-remaining", "1")) <= 0
+    except ValueError:
+        return False
 
 
 def _retry_after(value: str | None) -> float:

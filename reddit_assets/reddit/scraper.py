@@ -95,6 +95,17 @@ def _collect_submissions(reddit: praw.Reddit, entry: SubredditConfig, past_day: 
     return found
 
 
+def _copy_comments(forest, out: list[dict]) -> None:
+    """Append each comment's raw data, emptying the PRAW comment as soon as it is copied.
+
+    PRAW's objects for a thread take about 4x its raw JSON; emptied one by one, the copies
+    replace them instead of piling on top until the whole thread is copied.
+    """
+    for comment in forest.list():
+        out.append(raw_data(comment))
+        vars(comment).clear()
+
+
 def _release_comments(submission) -> None:
     """Drop PRAW's comment forest once copied, so a long listing does not hold every tree."""
     vars(submission).pop("comments", None)
@@ -109,13 +120,17 @@ def scrape_subreddit(reddit: praw.Reddit, entry: SubredditConfig, *, past_day: d
     result = ScrapeResult(submissions=[], comments=[])
     try:
         submissions = _collect_submissions(reddit, entry, past_day, result)
-        for submission in submissions:
-            if entry.comments != "none":
-                forest = submission.comments  # fetches /comments/<id>, refreshing the submission's data
-                forest.replace_more(limit=entry.comment_expansions)
-                result.comments.extend(raw_data(c) for c in forest.list())
-            result.submissions.append(raw_data(submission))
-            _release_comments(submission)
     except (prawcore.Redirect, prawcore.Forbidden, prawcore.NotFound) as exc:
         raise _unavailable(entry.name, exc) from None
+    for submission in submissions:
+        if entry.comments != "none":
+            try:
+                forest = submission.comments  # fetches /comments/<id>, refreshing the submission's data
+                forest.replace_more(limit=entry.comment_expansions)
+                _copy_comments(forest, result.comments)
+            except (prawcore.Forbidden, prawcore.NotFound) as exc:
+                # One removed or hidden thread: keep its listing data and say so, not fail the day.
+                result.notes.append(f"comments of submission {submission.id} unavailable: {exc}")
+        result.submissions.append(raw_data(submission))
+        _release_comments(submission)
     return result

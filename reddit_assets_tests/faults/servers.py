@@ -50,6 +50,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _forward(self):
         proxy: S3FaultProxy = self.server.proxy
+        with proxy._lock:
+            proxy._active += 1
+        try:
+            self._answer(proxy)
+        finally:
+            with proxy._lock:
+                proxy._active -= 1
+
+    def _answer(self, proxy):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else None
         action = proxy._next_action(self.command, self.path)
@@ -77,7 +86,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             for k, v in response.getheaders():
                 if k.lower() not in _HOP_BY_HOP | {"content-length", "server", "date"}:
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD answer has no body but the upstream's Content-Length (the object's size).
+            length = response.getheader("content-length", "0") if self.command == "HEAD" else str(len(data))
+            self.send_header("Content-Length", length)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
@@ -102,6 +113,7 @@ class S3FaultProxy:
         self._code = "InternalError"
         self._times: int | None = None
         self._delay = 0.0
+        self._active = 0
         self._httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -120,6 +132,14 @@ class S3FaultProxy:
     def heal(self) -> None:
         with self._lock:
             self._status, self._times, self._delay = None, None, 0.0
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Wait until no request is being answered: a slow request the client gave up on
+        is still forwarded (and may still write) when its delay ends."""
+        deadline = time.monotonic() + timeout
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not self._active, f"{self._active} requests still in the proxy after {timeout} s"
 
     def _next_action(self, method: str, path: str) -> dict:
         with self._lock:

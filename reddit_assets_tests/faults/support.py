@@ -16,7 +16,6 @@ from reddit_assets.reddit.resource import RedditResource
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_SCRAPE = dg.AssetKey(["reddit", "raw_scrape"])
-R2_ARCHIVE = dg.AssetKey(["reddit", "r2_archive"])
 
 
 def today() -> dt.date:
@@ -60,7 +59,10 @@ def read_raw(tmp_path: Path, name: str, date: dt.date | None = None) -> dict:
 
 def with_resources(defs: dg.Definitions, **overrides) -> dg.Definitions:
     """The same assets and jobs with some resources replaced (e.g. a Reddit client with a short timeout)."""
-    return dg.Definitions(assets=defs.assets, jobs=defs.jobs, resources={**defs.resources, **overrides})
+    return dg.Definitions(
+        assets=defs.assets, asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
+        executor=defs.executor, loggers=defs.loggers, resources={**defs.resources, **overrides},
+    )
 
 
 def reddit_resource(**fields) -> RedditResource:
@@ -148,3 +150,25 @@ def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 PYTHON = sys.executable
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+
+
+def synthetic_document(name: str, date: dt.date, n_submissions: int, n_comments: int, prefix: str = "x") -> dict:
+    """A raw document in Reddit's shape with many small rows, for loads big enough to interrupt."""
+    now = dt.datetime.now(dt.timezone.utc)
+    created = now.timestamp()
+    submissions = [
+        {"id": f"{prefix}s{i}", "name": f"t3_{prefix}s{i}", "title": f"title {i}", "author": "someone", "selftext": "text " * 20,
+         "url": "https://example.invalid/", "permalink": f"/r/{name}/comments/{prefix}s{i}/", "domain": "self", "link_flair_text": None,
+         "created_utc": created, "score": i, "upvote_ratio": 0.5, "num_comments": 0, "over_18": False, "is_self": True,
+         "stickied": False, "locked": False, "spoiler": False}
+        for i in range(n_submissions)
+    ]
+    comments = [
+        {"id": f"{prefix}c{i}", "name": f"t1_{prefix}c{i}", "parent_id": f"t3_{prefix}s{i % n_submissions}",
+         "link_id": f"t3_{prefix}s{i % n_submissions}", "author": "another", "body": "lorem ipsum dolor " * 8,
+         "permalink": "/c/", "distinguished": None, "score": 1, "is_submitter": False, "stickied": False,
+         "created_utc": created, "edited": False, "depth": 0}
+        for i in range(n_comments)
+    ]
+    return {"subreddit": name, "date": date.isoformat(), "settings": {}, "scraped_at": now.isoformat(), "api_requests": 0,
+            "submissions": submissions, "comments": comments}

@@ -24,6 +24,8 @@ from reddit_assets_tests.faults.support import (
 from reddit_assets_tests.harness import configure, materialization_metadata
 
 ARCHIVE = "reddit__r2_archive"
+# Runs meant to fail use a client with 2 tries per call instead of the default 5: the
+# same retry path, less waiting. Recovery runs use the store exactly as configured.
 
 
 def _configure(monkeypatch, tmp_path, reddit_server, endpoint, bucket, name, key_id="test-key", secret="test-secret-key"):
@@ -55,7 +57,8 @@ def _assert_uploaded_and_verified(instance, s3_client, bucket, tmp_path, name):
 def test_endpoint_down_then_back(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
     proxy = S3FaultProxy(s3_endpoint)  # not started: its port refuses connections
     defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "offline")
-    result = run(defs, "daily_scrape_job", key("offline"), instance)
+    quick = with_resources(defs, archive_store=archive_store(max_attempts=2))
+    result = run(quick, "daily_scrape_job", key("offline"), instance)
     _assert_archive_failed_alone(result, tmp_path, "offline")
     message = failure_messages(result, ARCHIVE)[-1]
     assert "cannot reach" in message and f"s3://{s3_bucket}" in message and object_key("offline") in message
@@ -67,10 +70,11 @@ def test_endpoint_down_then_back(monkeypatch, tmp_path, reddit_server, instance,
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "offline")
 
 
-def test_transient_5xx_is_retried_by_the_client(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+def test_slow_store_and_transient_5xx_are_retried_by_the_client(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "blip")
-        proxy.fail(503, times=2, code="SlowDown")
+        proxy.slow(0.4)  # every answer late, well within the read timeout
+        proxy.fail(503, times=2, code="ServiceUnavailable")
         result = run(defs, "daily_scrape_job", key("blip"), instance)
         assert result.success
         assert proxy.injected == 2 and retry_count(result, ARCHIVE) == 0
@@ -80,7 +84,6 @@ def test_transient_5xx_is_retried_by_the_client(monkeypatch, tmp_path, reddit_se
 def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "outage")
-        # Two tries per upload call instead of the default five: the retries are the same, only fewer.
         quick = with_resources(defs, archive_store=archive_store(max_attempts=2))
         proxy.fail(500)
         result = run(quick, "daily_scrape_job", key("outage"), instance)
@@ -94,40 +97,34 @@ def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(monkeypatch, tmp_pa
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "outage")
 
 
-def test_slow_store_within_timeout_succeeds(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
-    with S3FaultProxy(s3_endpoint) as proxy:
-        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "sluggish")
-        proxy.slow(0.7)
-        result = run(defs, "daily_scrape_job", key("sluggish"), instance)
-        assert result.success and retry_count(result, ARCHIVE) == 0
-    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "sluggish")
-
-
-def test_store_slower_than_read_timeout_fails_clearly(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket):
+def test_store_slower_than_read_timeout_fails_clearly_then_uploads(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "frozen")
-        defs = with_resources(defs, archive_store=archive_store(read_timeout=0.5, max_attempts=2))
+        quick = with_resources(defs, archive_store=archive_store(read_timeout=0.5, max_attempts=2))
         proxy.slow(2)
-        result = run(defs, "daily_scrape_job", key("frozen"), instance)
-    _assert_archive_failed_alone(result, tmp_path, "frozen")
-    message = failure_messages(result, ARCHIVE)[-1]
-    assert "timeout" in message.lower() and object_key("frozen") in message
+        result = run(quick, "daily_scrape_job", key("frozen"), instance)
+        _assert_archive_failed_alone(result, tmp_path, "frozen")
+        message = failure_messages(result, ARCHIVE)[-1]
+        assert "timeout" in message.lower() and object_key("frozen") in message
+
+        # The uploads the client gave up on still reach the store when their delay ends;
+        # let them land first, or one lands after the next upload's verification.
+        proxy.wait_idle()
+        proxy.heal()
+        assert run(defs, "upload_only_job", key("frozen"), instance).success
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "frozen")
 
 
 def test_wrong_credentials_fail_clearly_then_right_ones_upload(monkeypatch, tmp_path, reddit_server, instance):
     with AuthMotoServer() as moto:
         defs = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
                           key_id=moto.access_key, secret="not-the-secret")
+        defs = with_resources(defs, archive_store=archive_store(max_attempts=2))
         result = run(defs, "daily_scrape_job", key("locked"), instance)
         _assert_archive_failed_alone(result, tmp_path, "locked")
         message = failure_messages(result, ARCHIVE)[-1]
         assert "SignatureDoesNotMatch" in message and object_key("locked") in message
         assert "not-the-secret" not in message
-
-        unknown = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
-                             key_id="AKIAUNKNOWNKEY000000", secret="whatever")
-        result = run(unknown, "upload_only_job", key("locked"), instance)
-        assert not result.success and "InvalidAccessKeyId" in failure_messages(result, ARCHIVE)[-1]
 
         right = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
                            key_id=moto.access_key, secret=moto.secret_key)

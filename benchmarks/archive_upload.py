@@ -1,0 +1,115 @@
+"""Archive upload: our path (build_archive from the raw file, then S3ObjectStore.put_verified,
+which uploads and reads the object back to check size and SHA-256) against a plain boto3
+`upload_file` of the same zip bytes, both to the same moto S3 server over HTTP.
+
+The moto server runs in its own process (ThreadedMotoServer on 127.0.0.1) so it does not
+share this process's GIL with the clients. Throughput is zip bytes per second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import requests
+from botocore.config import Config
+
+from benchmarks.common import Result, Row, Sizes, free_port, median, mib, side_by_side
+from benchmarks.data import big_partition, partition_of
+from reddit_assets.archive import build_archive
+from reddit_assets.normalize import normalize
+from reddit_assets.paths import archive_object_key
+from reddit_assets.rawfile import write_raw_file
+from reddit_assets.storage.archive_store_resource import R2ArchiveStore
+
+NAME = "archive_upload"
+BUCKET = "bench-archives"
+KEYS = {"aws_access_key_id": "bench-access-key", "aws_secret_access_key": "bench-secret-key"}
+_SERVER = """
+import sys, time
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+while True:
+    time.sleep(3600)
+"""
+
+
+@contextlib.contextmanager
+def _moto_server():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(url, timeout=2)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the moto S3 server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(sizes: Sizes) -> Result:
+    n_submissions, n_comments = (100, 10_000) if sizes.quick else (500, 100_000)
+    document = big_partition(n_submissions, n_comments)
+    date, subreddit = partition_of(document)
+    result = Result()
+    with tempfile.TemporaryDirectory(prefix="reddit-bench-archive-") as tmp, _moto_server() as endpoint:
+        root = Path(tmp)
+        raw = write_raw_file(root / f"{subreddit}.json", document)
+        submissions, comments = normalize(document)
+        plain = boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                                               config=Config(s3={"addressing_style": "path"}), **KEYS)
+        plain.create_bucket(Bucket=BUCKET)
+        store = R2ArchiveStore(endpoint_url=endpoint, bucket=BUCKET, **KEYS).store()
+        key = archive_object_key(date, subreddit)
+        zip_path = root / "ours.zip"
+        build_s, upload_s, sizes_seen = [], [], []
+
+        def ours() -> None:
+            t0 = time.perf_counter()
+            info = build_archive(raw.path, document, submissions, comments, zip_path)
+            t1 = time.perf_counter()
+            store.put_verified(key, zip_path, info.sha256)
+            build_s.append(t1 - t0)
+            upload_s.append(time.perf_counter() - t1)
+            sizes_seen.append(info.size)
+
+        ours()  # also makes the zip the baseline uploads
+        baseline_zip = root / "baseline.zip"
+        baseline_zip.write_bytes(zip_path.read_bytes())
+        build_s.clear(), upload_s.clear()
+
+        def baseline() -> None:
+            plain.upload_file(str(baseline_zip), BUCKET, "baseline/" + key)
+
+        times = side_by_side({"ours": ours, "upload_file": baseline}, sizes.reps)
+    size = sizes_seen[0]  # every run builds a zip of the same size
+    ours_rate = size / median(times["ours"])
+    base_rate = size / median(times["upload_file"])
+    label = f"Archive {mib(raw.size)} raw -> {mib(size)} zip"
+    result.rows.append(Row(label, "MiB/s, build+put_verified vs upload_file", f"{ours_rate / 2**20:.1f} MiB/s",
+                           f"{base_rate / 2**20:.1f} MiB/s", ours_rate / base_rate, ">= 0.8", ours_rate / base_rate >= 0.8))
+    result.notes.append(
+        f"Archive: ours median {median(times['ours']):.2f} s = build_archive {median(build_s):.2f} s"
+        f" + put_verified {median(upload_s):.2f} s (upload + HEAD + full read-back);"
+        f" upload_file {median(times['upload_file']):.2f} s;"
+        f" put_verified alone = {median(times['upload_file']) / median(upload_s):.2f} of upload_file"
+    )
+    return result
