@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,11 +22,12 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import Result, Row, Sizes, free_port, median, pg_url, scratch_postgres
+from benchmarks.common import Result, Row, Sizes, median, pg_url, scratch_postgres
 from reddit_assets.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
 from reddit_assets.demo.raw_documents import generated_raw_document
 from reddit_assets.normalize import normalize
 from reddit_assets.paths import raw_file_path
+from reddit_assets.processes import free_port, start_process_group, stop_process_group
 from reddit_assets.rawfile import read_raw_file_hashed, write_raw_file
 from reddit_assets.storage.tables import TableStore
 
@@ -39,35 +39,22 @@ START = dt.date(2026, 10, 1)
 INSTANCE_YAML = REPO_ROOT / "dagster.yaml"
 
 
-def _restore_sigint():
-    # `dagster dev` ignores SIGTERM when started from a non-interactive shell.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.setpgrp()
-
-
 @contextlib.contextmanager
 def _dagster_dev(env: dict[str, str], home: Path, log_path: Path):
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text())
     port = free_port()
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+        process = start_process_group(
             [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
             cwd=REPO_ROOT, env={**env, "DAGSTER_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=_restore_sigint,
         )
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_until_up(base_url, timeout=300)
             yield base_url
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_process_group(process, timeout=60)
 
 
 def _timed(action) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import statistics
 import time
 import uuid
@@ -87,12 +86,6 @@ def rate(value: float, unit: str = "rows/s") -> str:
 
 def mib(nbytes: float) -> str:
     return f"{nbytes / 2**20:,.1f} MiB"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pg_url(database: str, driver: str = "psycopg") -> str:

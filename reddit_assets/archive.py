@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reddit_assets.rawfile import fsync_dir, sha256_file
+from reddit_assets.atomic import BadFileError, WrittenFile, atomic_file, copy_hashing, sha256_file
 
 ARCHIVE_FORMAT = "reddit_assets/archive@1"
 MANIFEST_NAME = "manifest.json"
@@ -38,20 +37,14 @@ PARQUET_COMPRESSION = "zstd"
 _BLOCK = 1 << 20  # 1 MiB copy blocks
 
 
-class ArchiveError(ValueError):
+class ArchiveError(BadFileError):
     """An archive that is missing, unreadable, or whose contents do not match its manifest."""
 
-    def __init__(self, path: str | Path, problem: str):
-        super().__init__(f"archive {path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
+    kind = "archive"
 
 
 @dataclass(frozen=True)
-class ArchiveInfo:
-    path: Path
-    size: int
-    sha256: str
+class ArchiveInfo(WrittenFile):
     manifest: dict
 
 
@@ -90,13 +83,9 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
 
 def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int) -> str:
     """Copy `source` (a binary file) into the member block by block; return its SHA-256."""
-    sha = hashlib.sha256()
     info.file_size = size  # lets zipfile choose ZIP64 up front for very large members
     with zf.open(info, mode="w", force_zip64=size >= zipfile.ZIP64_LIMIT) as dest:
-        for block in iter(lambda: source.read(_BLOCK), b""):
-            sha.update(block)
-            dest.write(block)
-    return sha.hexdigest()
+        return copy_hashing(source, dest)[1]
 
 
 def build_archive(
@@ -120,44 +109,34 @@ def build_archive(
     except FileNotFoundError:
         raise ArchiveError(zip_path, f"raw file {raw_path} does not exist") from None
 
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     files: dict[str, dict] = {}
-    try:
-        with raw_handle, open(tmp, "wb") as out:
-            with zipfile.ZipFile(out, mode="w", allowZip64=True) as zf:
-                raw_size = os.fstat(raw_handle.fileno()).st_size
-                raw_sha = _write_stream(zf, _member(raw_name, when, zipfile.ZIP_DEFLATED), raw_handle, raw_size)
-                # The size actually copied, in case the file changed while we read it.
-                raw_size = zf.getinfo(raw_name).file_size
-                files[raw_name] = {"bytes": raw_size, "sha256": raw_sha}
+    with raw_handle, atomic_file(zip_path) as out:
+        with zipfile.ZipFile(out, mode="w", allowZip64=True) as zf:
+            raw_size = os.fstat(raw_handle.fileno()).st_size
+            raw_sha = _write_stream(zf, _member(raw_name, when, zipfile.ZIP_DEFLATED), raw_handle, raw_size)
+            # The size actually copied, in case the file changed while we read it.
+            raw_size = zf.getinfo(raw_name).file_size
+            files[raw_name] = {"bytes": raw_size, "sha256": raw_sha}
 
-                for name, table in ((SUBMISSIONS_NAME, submissions), (COMMENTS_NAME, comments)):
-                    data = _parquet_bytes(table)
-                    view = memoryview(data).cast("B")
-                    zf.writestr(_member(name, when, zipfile.ZIP_STORED), view)
-                    files[name] = {"bytes": data.size, "sha256": hashlib.sha256(view).hexdigest()}
+            for name, table in ((SUBMISSIONS_NAME, submissions), (COMMENTS_NAME, comments)):
+                data = _parquet_bytes(table)
+                view = memoryview(data).cast("B")
+                zf.writestr(_member(name, when, zipfile.ZIP_STORED), view)
+                files[name] = {"bytes": data.size, "sha256": hashlib.sha256(view).hexdigest()}
 
-                manifest = {
-                    "format": ARCHIVE_FORMAT,
-                    "subreddit": subreddit,
-                    "date": date,
-                    "scraped_at": scraped_at,
-                    "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
-                    "files": files,
-                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-                }
-                zf.writestr(
-                    _member(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED),
-                    json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"),
-                )
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, zip_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(zip_path.parent)
+            manifest = {
+                "format": ARCHIVE_FORMAT,
+                "subreddit": subreddit,
+                "date": date,
+                "scraped_at": scraped_at,
+                "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
+                "files": files,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            }
+            zf.writestr(
+                _member(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED),
+                json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"),
+            )
     return ArchiveInfo(path=zip_path, size=zip_path.stat().st_size, sha256=sha256_file(zip_path), manifest=manifest)
 
 
@@ -273,35 +252,21 @@ def extract_raw(zip_path: Path, dest_path: Path) -> Path:
         expected = manifest["files"].get(name)
         if expected is None:
             raise ArchiveError(zip_path, f"manifest does not list the raw file {name}")
-        dest_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest_path.with_name(f".{dest_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            sha = hashlib.sha256()
-            size = 0
+        with atomic_file(dest_path) as out:
             try:
-                with zf.open(name) as src, open(tmp, "wb") as out:
-                    for block in iter(lambda: src.read(_BLOCK), b""):
-                        sha.update(block)
-                        size += len(block)
-                        out.write(block)
-                    out.flush()
-                    os.fsync(out.fileno())
+                with zf.open(name) as src:
+                    size, sha = copy_hashing(src, out)
             except KeyError:
                 raise ArchiveError(zip_path, f"raw file {name} is missing from the zip") from None
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveError(zip_path, f"raw file {name} is corrupted ({exc})") from None
-            if sha.hexdigest() != expected.get("sha256") or size != expected.get("bytes"):
+            if sha != expected.get("sha256") or size != expected.get("bytes"):
                 raise ArchiveError(
                     zip_path,
                     f"raw file {name} does not match the manifest "
-                    f"(SHA-256 {sha.hexdigest()}, {size} bytes; manifest {expected.get('sha256')}, "
+                    f"(SHA-256 {sha}, {size} bytes; manifest {expected.get('sha256')}, "
                     f"{expected.get('bytes')} bytes); not restored",
                 )
-            os.replace(tmp, dest_path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    fsync_dir(dest_path.parent)
     return dest_path
 
 

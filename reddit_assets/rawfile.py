@@ -8,31 +8,20 @@ from __future__ import annotations
 
 import codecs
 import functools
-import glob
 import hashlib
 import json
-import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from reddit_assets.atomic import BadFileError, WrittenFile, atomic_file
 
 RAW_FORMAT = "reddit_assets/raw-scrape@1"
 _REQUIRED = ("subreddit", "date", "settings", "scraped_at", "api_requests", "submissions", "comments")
 
 
-class RawFileError(ValueError):
+class RawFileError(BadFileError):
     """A raw file that is missing, truncated, or not what its header says."""
 
-    def __init__(self, path: str | Path, problem: str):
-        super().__init__(f"raw file {path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    path: Path
-    size: int
-    sha256: str
+    kind = "raw file"
 
 
 class _HashingWriter:
@@ -50,64 +39,6 @@ class _HashingWriter:
         self._handle.write(data)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temps(path: Path) -> list[Path]:
-    """Delete `.<name>.<pid>[.<tag>].tmp` files next to `path` whose writing process is gone.
-
-    A writer killed outright (SIGKILL, OOM) cannot clean up its temporary file. Only files
-    of dead processes on this machine are removed, so a live writer's file is never touched.
-    """
-    removed = []
-    prefix = f".{path.name}."
-    for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        pid_text = tmp.name[len(prefix) : -len(".tmp")].split(".", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def write_atomic(path: Path, write) -> WrittenFile:
-    """Call `write(text_sink)` into a temporary file, fsync it, and rename it into place.
-
-    A crash at any point leaves either the old file or the new one, never a half file;
-    the temporary files of writers that were killed are removed by the next write.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            sink = _HashingWriter(handle)
-            write(sink)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return WrittenFile(path=path, size=sink.size, sha256=sink.sha.hexdigest())
-
-
 def write_raw_file(path: Path, document: dict) -> WrittenFile:
     """Write one raw scrape document atomically; adds the format tag and the counts."""
     body = {
@@ -116,7 +47,10 @@ def write_raw_file(path: Path, document: dict) -> WrittenFile:
         "submission_count": len(document["submissions"]),
         "comment_count": len(document["comments"]),
     }
-    return write_atomic(path, lambda sink: _dump_compact(body, sink))
+    with atomic_file(path, unique=False) as handle:
+        sink = _HashingWriter(handle)
+        _dump_compact(body, sink)
+    return WrittenFile(path=path, size=sink.size, sha256=sink.sha.hexdigest())
 
 
 _ITEM_LISTS = ("submissions", "comments")
@@ -143,14 +77,6 @@ def _dump_compact(body: dict, sink) -> None:
         else:
             sink.write(_dumps(value))
     sink.write("}")
-
-
-def sha256_file(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def validate_raw_document(document: object, path: str | Path) -> dict:

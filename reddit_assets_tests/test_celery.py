@@ -23,6 +23,7 @@ import pytest
 
 from reddit_assets.demo.server import RedditServer
 from reddit_assets.executors import PRELOADED_MULTIPROCESS, build_executor
+from reddit_assets.processes import start_process_group, stop_process_group
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
@@ -106,20 +107,16 @@ def _group_pids(pgid: int) -> set[int]:
 def celery_worker(env: dict, name: str, log_path: Path):
     """deploy/celery/start-worker.sh in its own process group; stopped (the whole group) on exit."""
     log = open(log_path, "wb")
-    proc = subprocess.Popen(
+    proc = start_process_group(
         [str(START_WORKER)], cwd=REPO, env={**env, "CELERY_WORKER_NAME": name, "CELERY_WORKER_CONCURRENCY": "2"},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            stop_process_group(proc, timeout=20, sig=signal.SIGTERM, kill_leftovers=True)  # prefork children too
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # prefork children left behind
             log.close()
 
 

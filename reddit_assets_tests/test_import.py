@@ -16,11 +16,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from reddit_assets.atomic import sha256_file
 from reddit_assets.cli import main
 from reddit_assets.config import load_config
 from reddit_assets.demo.generator import generate_subreddit
 from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
-from reddit_assets.rawfile import sha256_file, write_raw_file
+from reddit_assets.rawfile import write_raw_file
 from reddit_assets.urs_format import URS_FORMAT
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import dagster as dg
 
 from reddit_assets.archive import ArchiveError, verify_archive
+from reddit_assets.atomic import sha256_file
 from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
 from reddit_assets.normalize import normalize
 from reddit_assets.partitions import split_partition_key
 from reddit_assets.paths import archive_object_key
-from reddit_assets.rawfile import RawFileError, read_raw_file_hashed, sha256_file
+from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.objects import ObjectStoreError

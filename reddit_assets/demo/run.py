@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from reddit_assets.config import load_config
 from reddit_assets.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
 from reddit_assets.demo.server import RedditServer
+from reddit_assets.processes import start_process_group, stop_process_group
 
 ASSETS = [["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
 # Settings that would point the demo at production parts; the demo runs without them.
@@ -41,16 +41,8 @@ def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
 
 
 def start_dagster(env: dict[str, str], host: str, port: int) -> subprocess.Popen:
-    # `dagster dev` ignores SIGTERM when started from a non-interactive shell, so the
-    # child gets SIGINT restored to its default and its own process group.
-    def restore_sigint():
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.setpgrp()
-
-    return subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)],
-        env=env,
-        preexec_fn=restore_sigint,
+    return start_process_group(
+        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)], env=env
     )
 
 
@@ -89,11 +81,7 @@ def main() -> int:
         pass
     finally:
         if dagster.poll() is None:
-            os.killpg(dagster.pid, signal.SIGINT)
-            try:
-                dagster.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(dagster.pid, signal.SIGKILL)
+            stop_process_group(dagster, timeout=30)
         reddit.stop()
     return 0
 

@@ -19,12 +19,11 @@ import json
 import mimetypes
 import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reddit_assets.rawfile import fsync_dir, sha256_file
+from reddit_assets.atomic import atomic_file, copy_hashing, sha256_file
 
 MiB = 1 << 20
 DEFAULT_PART_SIZE = 16 * MiB
@@ -90,33 +89,6 @@ def _check_sha(sha256: str) -> str:
     if not isinstance(sha256, str) or not _SHA256_RE.fullmatch(sha256):
         raise ValueError(f"expected a lowercase hex SHA-256, got {sha256!r}")
     return sha256
-
-
-def _copy_hashing(src, dst) -> tuple[int, str]:
-    sha = hashlib.sha256()
-    size = 0
-    for block in iter(lambda: src.read(_BLOCK), b""):
-        sha.update(block)
-        size += len(block)
-        dst.write(block)
-    return size, sha.hexdigest()
-
-
-@contextlib.contextmanager
-def _atomic_target(dest: Path):
-    """Yield a binary handle on a temporary file next to `dest`; fsync and rename on success."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(dest.parent)
 
 
 class ObjectStore(abc.ABC):
@@ -340,8 +312,8 @@ class S3ObjectStore(ObjectStore):
             resp = self.client.get_object(Bucket=self.bucket, Key=key)
             expected = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
             body = resp["Body"]
-            with contextlib.closing(body), _atomic_target(dest) as out:
-                _, sha = _copy_hashing(body, out)
+            with contextlib.closing(body), atomic_file(dest) as out:
+                _, sha = copy_hashing(body, out)
                 if expected and sha != expected:
                     raise DownloadVerificationError(
                         f"download from {self.describe()}, key {key}: SHA-256 {sha} does not match "
@@ -395,7 +367,7 @@ class LocalFolderStore(ObjectStore):
     def _write_sidecar(self, key: str, dest: Path, sha256: str) -> None:
         stat = dest.stat()
         record = {"sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        with _atomic_target(self._sidecar(key)) as out:
+        with atomic_file(self._sidecar(key)) as out:
             out.write(json.dumps(record).encode("utf-8"))
 
     def head(self, key: str) -> ObjectInfo | None:
@@ -435,16 +407,12 @@ class LocalFolderStore(ObjectStore):
             self._write_sidecar(key, dest, sha256)
             return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256, stored_at_source=True)
 
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(path, "rb") as src, open(tmp, "wb") as out:
-                _copy_hashing(src, out)
-                out.flush()
-                os.fsync(out.fileno())
-            # Verify what is stored, not what we meant to write.
-            stored_size = tmp.stat().st_size
-            stored_sha = sha256_file(tmp)
+        with open(path, "rb") as src, atomic_file(dest) as out:
+            copy_hashing(src, out)
+            out.flush()
+            # Verify what is stored (the temporary file, before the rename), not what we meant to write.
+            stored_size = os.fstat(out.fileno()).st_size
+            stored_sha = sha256_file(Path(out.name))
             problems = []
             if stored_size != size:
                 problems.append(f"stored size {stored_size} != local size {size}")
@@ -454,11 +422,6 @@ class LocalFolderStore(ObjectStore):
                 raise UploadVerificationError(
                     f"store to {where} did not verify: {'; '.join(problems)}; nothing was stored"
                 )
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(dest.parent)
         self._write_sidecar(key, dest, sha256)
         return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256)
 
@@ -467,8 +430,8 @@ class LocalFolderStore(ObjectStore):
         if info is None:
             raise ObjectStoreError(f"download from {self.describe()}: no object {key}")
         dest = Path(dest)
-        with open(self._path(key), "rb") as src, _atomic_target(dest) as out:
-            _, sha = _copy_hashing(src, out)
+        with open(self._path(key), "rb") as src, atomic_file(dest) as out:
+            _, sha = copy_hashing(src, out)
             if info.sha256 and sha != info.sha256:
                 raise DownloadVerificationError(
                     f"download from {self.describe()}, key {key}: SHA-256 {sha} does not match "

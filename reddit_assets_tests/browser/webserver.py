@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,20 +10,9 @@ from pathlib import Path
 
 import requests
 
+from reddit_assets.processes import free_port, start_process_group, stop_process_group
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _own_group_with_default_sigint():
-    # A background child of a non-interactive shell ignores SIGINT; restore it, and give
-    # the child its own process group so that stopping it stops its code server too.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.setpgrp()
 
 
 @contextlib.contextmanager
@@ -40,15 +26,16 @@ def dagster_webserver(env: dict[str, str], log_path: Path, timeout: float = 60):
     base_url = f"http://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
+        proc = start_process_group(
             [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_own_group_with_default_sigint,
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
             _wait_until_loaded(proc, base_url, log_path, timeout)
             yield base_url
         finally:
-            _stop(proc)
+            if proc.poll() is None:
+                stop_process_group(proc, timeout=20)
 
 
 _LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename } } } } }"
@@ -71,14 +58,3 @@ def _wait_until_loaded(proc: subprocess.Popen, base_url: str, log_path: Path, ti
             pass
         time.sleep(0.5)
     raise RuntimeError(f"dagster-webserver at {base_url} not ready within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()

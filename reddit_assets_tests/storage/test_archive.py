@@ -21,9 +21,10 @@ from reddit_assets.archive import (
     read_manifest,
     verify_archive,
 )
+from reddit_assets.atomic import sha256_file
 from reddit_assets.normalize import normalize
 from reddit_assets.paths import local_archive_path, raw_file_path
-from reddit_assets.rawfile import read_raw_file, sha256_file, write_raw_file
+from reddit_assets.rawfile import read_raw_file, write_raw_file
 
 DATE = dt.date(2026, 11, 27)
 SUBREDDIT = "CreditCardsIndia"

@@ -11,8 +11,8 @@ import pytest
 from dagster import EnvVar, MaterializeResult, asset, materialize
 
 from reddit_assets.archive import verify_archive
+from reddit_assets.atomic import sha256_file
 from reddit_assets.paths import archive_object_key
-from reddit_assets.rawfile import sha256_file
 from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore, r2_endpoint
 from reddit_assets.storage.objects import (
     DownloadVerificationError,
