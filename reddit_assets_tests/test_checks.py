@@ -75,3 +75,12 @@ def test_tampered_archive_fails_its_check(materialized):
         zf.writestr("extra.txt", "not in the manifest")
     checks = _run_checks(defs, instance)
     assert checks[("r2_archive", "archive_matches_manifest")] is False
+
+
+def test_row_check_fails_with_the_reason_when_the_raw_file_is_gone(materialized):
+    defs, instance, data = materialized
+    (data / "scrapes" / TODAY.isoformat() / "checked.json").unlink()
+    checks = _run_checks(defs, instance)
+    assert checks[("submissions", "rows_match_raw_file")] is False
+    assert checks[("comments", "rows_match_raw_file")] is False
+    assert checks[("raw_scrape", "raw_file_matches_counts")] is False

@@ -83,7 +83,12 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         metadata = {SUBMISSIONS: {}, COMMENTS: {}}
         partitions = _partitions(context)
         for key, date, name in partitions:
-            document, _ = read_raw_file_hashed(raw_files.raw_path(date, name))
+            try:
+                document, _ = read_raw_file_hashed(raw_files.raw_path(date, name))
+            except RawFileError as exc:
+                for asset_key in (SUBMISSIONS, COMMENTS):
+                    problems[asset_key][key] = f"cannot compare: {exc}"
+                continue
             expected = [t.num_rows for t in normalize(document)]
             found = store.partition_counts(date, name)
             duplicates = store.duplicate_ids(date, name)
