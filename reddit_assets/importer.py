@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from reddit_assets.assets.common import RAW_SCRAPE
+from reddit_assets.assets.common import RAW_SCRAPE, latest_materialization_metadata
 from reddit_assets.atomic import fsync_dir, sha256_file
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
 from reddit_assets.normalize import normalize
@@ -229,13 +229,8 @@ def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date:
     """A runless reddit/raw_scrape materialization for the partition, unless its latest one
     already has this SHA-256."""
     key = partition_key(date, name)
-    latest = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_SCRAPE, asset_partitions=[str(key)]), limit=1
-    ).records
-    if latest:
-        recorded_sha = latest[0].asset_materialization.metadata.get("sha256")
-        if recorded_sha is not None and recorded_sha.value == outcome.sha256:
-            return "already recorded"
+    if latest_materialization_metadata(instance, RAW_SCRAPE, key).get("sha256") == outcome.sha256:
+        return "already recorded"
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key=RAW_SCRAPE,

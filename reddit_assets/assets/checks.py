@@ -12,7 +12,7 @@ import dagster as dg
 
 from reddit_assets.archive import ArchiveError, verify_archive
 from reddit_assets.atomic import sha256_file
-from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
+from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS, latest_materialization_metadata
 from reddit_assets.normalize import normalize
 from reddit_assets.partitions import split_partition_key
 from reddit_assets.paths import archive_object_key
@@ -23,15 +23,6 @@ from reddit_assets.storage.objects import ObjectStoreError
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 _MAX_LISTED = 20
-
-
-def _latest_metadata(context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partition: str) -> dict:
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
-    ).records
-    if not records:
-        return {}
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
 def _partitions(context: dg.AssetCheckExecutionContext):
@@ -64,7 +55,7 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
             except RawFileError as exc:
                 problems[key] = str(exc)
                 continue
-            if _latest_metadata(context, RAW_SCRAPE, key).get("sha256", sha256) != sha256:
+            if latest_materialization_metadata(context.instance, RAW_SCRAPE, key).get("sha256", sha256) != sha256:
                 problems[key] = "the raw file changed since it was materialized"
             metadata = {"submissions": document["submission_count"], "comments": document["comment_count"], "sha256": sha256}
         return _result(problems, len(partitions), metadata)
@@ -107,7 +98,7 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         problems, metadata = {}, {}
         partitions = _partitions(context)
         for key, date, name in partitions:
-            recorded = _latest_metadata(context, R2_ARCHIVE, key)
+            recorded = latest_materialization_metadata(context.instance, R2_ARCHIVE, key)
             with tempfile.TemporaryDirectory(prefix="reddit-assets-check-") as tmp:
                 try:
                     if recorded.get("uploaded", True):

@@ -22,3 +22,13 @@ OWNERS = ["team:data-engineering"]
 def partitions_of(context: dg.AssetExecutionContext) -> list[tuple[str, dt.date, str]]:
     """(key, date, subreddit) for every partition this run materializes."""
     return [(key, *split_partition_key(key)) for key in context.partition_keys]
+
+
+def latest_materialization_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str) -> dict:
+    """The metadata values of the partition's latest materialization; {} if it has none."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[str(partition)]), limit=1
+    ).records
+    if not records:
+        return {}
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
