@@ -99,10 +99,12 @@ def test_daily_job_lands_in_postgres(production_instance, postgres_database, mon
     assert sorted(materialized) == sorted(
         (f'["reddit", "{name}"]', key) for name in ("raw_scrape", "submissions", "comments", "r2_archive")
     )
-    # The scrape asked the reddit_api pool for a slot, which created the pool with the default limit.
-    limits = _query(postgres_database, "SELECT concurrency_key, \"limit\", using_default_limit FROM concurrency_limits")
-    assert limits == [("reddit_api", 2, True)]
-    assert production_instance.event_log_storage.get_concurrency_info("reddit_api").slot_count == 2
+    # The run queue holds runs back by pool (granularity run): the stored run says it needs
+    # reddit_api, and the instance gives that pool two places.
+    run = production_instance.get_run_by_id(result.run_id)
+    assert set(run.run_op_concurrency.all_pools) == {"reddit_api"}
+    pools = production_instance.get_concurrency_config().pool_config
+    assert (pools.pool_granularity.value, pools.default_pool_limit) == ("run", 2)
 
 
 def test_production_file_needs_its_variables(monkeypatch, tmp_path):
