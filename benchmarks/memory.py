@@ -2,9 +2,10 @@
 
 Each phase runs in its own interpreter (as Dagster runs each step in its own process):
 the scrape (RedditResource.scrape, real PRAW, from the demo server in this process, then
-write_raw_file) and the load (read_raw_file, normalize, replace_partition) into SQLite and
-into PostgreSQL. Peak is VmHWM above the interpreter's RSS once imports are done.
-Goal: peak < 4 x raw file + that baseline, at every size; sizes show how it grows.
+write_raw_file) and the load (read_normalized, as the database asset reads, then
+replace_partition) into SQLite and into PostgreSQL. Peak is VmHWM above the interpreter's
+RSS once imports are done. Goal: peak < 4 x raw file + that baseline, at every size;
+sizes show how it grows.
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ def run(sizes: Sizes) -> Result:
                 + "; ".join(f"{k} {mib(v['peak'] - v['baseline'])} ({(v['peak'] - v['baseline']) / raw:.2f}x raw,"
                             f" baseline {mib(v['baseline'])}, {v['seconds']:.1f} s)" for k, v in phases.items())
                 + f"; scrape peak before write_raw_file {mib(scrape['peak_scrape'] - scrape['baseline'])};"
-                f" load SQLite peak after read {mib(sqlite['peak_read'] - sqlite['baseline'])},"
-                f" after normalize {mib(sqlite['peak_normalize'] - sqlite['baseline'])};"
+                f" load SQLite peak after read + normalize {mib(sqlite['peak_normalize'] - sqlite['baseline'])};"
                 f" scrape requests {scrape['requests']} (minimum {2 + 1 + -(-max(0, n - 200) // 100)})"
             )
     if len(growth) > 1:

@@ -56,21 +56,19 @@ def scrape(url: str, name: str, raw_path: str) -> dict:
 
 
 def load(raw_path: str, database_url: str) -> dict:
-    from reddit_assets.normalize import normalize
-    from reddit_assets.rawfile import read_raw_file
+    """What the database asset does per partition: read and normalize, then replace the rows."""
+    from reddit_assets.assets.raw_source import read_normalized
     from reddit_assets.storage.tables import TableStore
 
     store = TableStore(database_url)
     store.ensure_schema()
     baseline = _start()
     started = time.perf_counter()
-    document = read_raw_file(Path(raw_path))
-    after_read = _status("VmHWM")
-    submissions, comments = normalize(document)
+    header, submissions, comments, _ = read_normalized(Path(raw_path))
     after_normalize = _status("VmHWM")
-    written = store.replace_partition(dt.date.fromisoformat(document["date"]), document["subreddit"], submissions, comments)
+    written = store.replace_partition(dt.date.fromisoformat(header["date"]), header["subreddit"], submissions, comments)
     store.dispose()
-    return {"baseline": baseline, "peak": _status("VmHWM"), "peak_read": after_read, "peak_normalize": after_normalize,
+    return {"baseline": baseline, "peak": _status("VmHWM"), "peak_normalize": after_normalize,
             "seconds": time.perf_counter() - started, "rows": sum(written.values())}
 
 

@@ -89,18 +89,19 @@ def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int)
 
 
 def build_archive(
-    raw_path: Path, document: dict, submissions: pa.Table, comments: pa.Table, zip_path: Path
+    raw_path: Path, header: dict, submissions: pa.Table, comments: pa.Table, zip_path: Path
 ) -> ArchiveInfo:
     """Zip the raw file, Parquet copies of its rows and a manifest into `zip_path`, atomically.
 
-    `document` is the parsed raw file (for subreddit, date and scraped_at); `submissions`
-    and `comments` are its normalized tables. The raw file is streamed, never loaded.
+    `header` holds the raw document's subreddit, date and scraped_at (the whole parsed
+    document will do); `submissions` and `comments` are its normalized tables. The raw
+    file is streamed, never loaded.
     """
     raw_path = Path(raw_path)
     zip_path = Path(zip_path)
-    subreddit = document["subreddit"]
-    date = _iso(document["date"])
-    scraped_at = _iso(document["scraped_at"])
+    subreddit = header["subreddit"]
+    date = _iso(header["date"])
+    scraped_at = _iso(header["scraped_at"])
     when = _zip_time(scraped_at)
     raw_name = raw_member_name(subreddit)
 

@@ -149,25 +149,60 @@ def _tree_depths(items: list[dict]) -> list[int | None]:
     return depths
 
 
-def submissions_table(document: dict) -> pa.Table:
-    items = _unique_by_id(document["submissions"])
+_ROWS_PER_BATCH = 8_192
+
+
+def _batches(items: list[dict], build) -> list[pa.RecordBatch]:
+    """`build(chunk, start)` for each chunk of `items`, dropping each chunk's dicts once it
+    is in Arrow: the caller gave `items` up, so memory stays near one copy of the rows."""
+    batches = []
+    for start in range(0, len(items), _ROWS_PER_BATCH):
+        end = min(start + _ROWS_PER_BATCH, len(items))
+        batches.append(build(items[start:end], start))
+        items[start:end] = [None] * (end - start)
+    return batches
+
+
+def _table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _submission_batch(document: dict, items: list[dict]) -> pa.RecordBatch:
     columns = _common(document, len(items)) | _fields(items, _SUBMISSION_FIELDS + ["created_utc"])
     columns["author"] = [_author(v) for v in columns["author"]]
     columns["created_utc"] = _timestamps(columns["created_utc"])
-    return pa.Table.from_pydict(columns, schema=SUBMISSION_SCHEMA)
+    return pa.RecordBatch.from_pydict(columns, schema=SUBMISSION_SCHEMA)
 
 
-def comments_table(document: dict) -> pa.Table:
-    items = _unique_by_id(document["comments"])
+def _comment_batch(document: dict, depths: list, items: list[dict], start: int) -> pa.RecordBatch:
     columns = _common(document, len(items)) | _fields(items, _COMMENT_FIELDS + ["link_id", "created_utc", "edited"])
     columns["author"] = [_author(v) for v in columns["author"]]
     columns["submission_id"] = [_strip_prefix(v) for v in columns.pop("link_id")]
     columns["created_utc"] = _timestamps(columns["created_utc"])
     columns["edited_utc"] = _timestamps(columns.pop("edited"))
-    columns["depth"] = _tree_depths(items)
-    return pa.Table.from_pydict(columns, schema=COMMENT_SCHEMA)
+    columns["depth"] = depths[start : start + len(items)]
+    return pa.RecordBatch.from_pydict(columns, schema=COMMENT_SCHEMA)
 
 
-def normalize(document: dict) -> tuple[pa.Table, pa.Table]:
-    """(submissions, comments) for one raw document."""
-    return submissions_table(document), comments_table(document)
+def _items(document: dict, name: str, consume: bool) -> list[dict]:
+    return _unique_by_id(document.pop(name) if consume else document[name])
+
+
+def submissions_table(document: dict, *, consume: bool = False) -> pa.Table:
+    items = _items(document, "submissions", consume)
+    return _table(_batches(items, lambda chunk, _start: _submission_batch(document, chunk)), SUBMISSION_SCHEMA)
+
+
+def comments_table(document: dict, *, consume: bool = False) -> pa.Table:
+    items = _items(document, "comments", consume)
+    depths = _tree_depths(items)
+    return _table(_batches(items, lambda chunk, start: _comment_batch(document, depths, chunk, start)), COMMENT_SCHEMA)
+
+
+def normalize(document: dict, *, consume: bool = False) -> tuple[pa.Table, pa.Table]:
+    """(submissions, comments) for one raw document.
+
+    With `consume=True` the document's `submissions` and `comments` lists are taken out of
+    it and each item is released once converted, so a big thread is never held twice.
+    """
+    return submissions_table(document, consume=consume), comments_table(document, consume=consume)

@@ -42,3 +42,23 @@ def test_depth_follows_the_parent_chain_past_continue_this_thread():
     ]
     _, coms = normalize(_document([], comments))
     assert [r["depth"] for r in coms.to_pylist()] == [0, 1, 2, 7]
+
+
+def _chain(n: int) -> list[dict]:
+    """One reply chain of n comments: each answers the one before, with a repeat at the end."""
+    comments = [{"id": "c0", "parent_id": "t3_s", "link_id": "t3_s", "body": "root", "created_utc": 1764201600}]
+    comments += [{"id": f"c{i}", "parent_id": f"t1_c{i - 1}", "link_id": "t3_s", "body": f"reply {i} ✓", "created_utc": 1764201600 + i}
+                  for i in range(1, n)]
+    return comments + [dict(comments[3], body="repeat")]
+
+
+def test_consuming_gives_the_same_rows_across_batches_and_empties_the_document():
+    n = 20_000  # more than two of normalize's batches
+    kept = _document([{"id": "s"}], _chain(n))
+    consumed = _document([{"id": "s"}], _chain(n))
+    expected = normalize(kept)
+    got = normalize(consumed, consume=True)
+    assert [t.to_pylist() for t in got] == [t.to_pylist() for t in expected]
+    assert got[1].num_rows == n and got[1].column("depth").to_pylist() == list(range(n))
+    assert "comments" not in consumed and "submissions" not in consumed and consumed["subreddit"] == "de"
+    assert len(kept["comments"]) == n + 1 and kept["comments"][0]["body"] == "root"  # not consuming leaves it whole

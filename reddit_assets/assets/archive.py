@@ -5,9 +5,8 @@ import dagster as dg
 
 from reddit_assets.archive import build_archive
 from reddit_assets.assets.common import OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY, partitions_of
-from reddit_assets.assets.raw_source import load_raw_document
+from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
-from reddit_assets.normalize import normalize
 from reddit_assets.paths import archive_object_key
 from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
@@ -32,10 +31,10 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         The local zip is deleted only after the upload is verified."""
         store = archive_store.store()
         for key, date, name in partitions_of(context):
-            raw = load_raw_document(raw_files, archive_store, date, name)
-            submissions, comments = normalize(raw.document)
+            raw = load_raw_partition(raw_files, archive_store, date, name)
+            submissions, comments = raw.submissions, raw.comments
             zip_path = raw_files.archive_path(date, name)
-            info = build_archive(raw.path, raw.document, submissions, comments, zip_path)
+            info = build_archive(raw.path, raw.header, submissions, comments, zip_path)
             object_key = archive_object_key(date, name)
             metadata = {
                 "object_key": object_key,

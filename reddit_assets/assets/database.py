@@ -4,8 +4,7 @@
 import dagster as dg
 
 from reddit_assets.assets.common import COMMENTS, OWNERS, RAW_SCRAPE, RETRY_POLICY, SUBMISSIONS, partitions_of
-from reddit_assets.assets.raw_source import load_raw_document
-from reddit_assets.normalize import normalize
+from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
@@ -31,11 +30,10 @@ def build_database_tables(partitions_def: dg.PartitionsDefinition, db_kind: str)
         store = database.store()
         store.ensure_schema()
         for key, date, name in partitions_of(context):
-            raw = load_raw_document(raw_files, archive_store, date, name)
+            raw = load_raw_partition(raw_files, archive_store, date, name)
             if raw.restored_from:
                 context.log.info(f"{key}: raw file restored from archive {raw.restored_from}")
-            submissions, comments = normalize(raw.document)
-            written = store.replace_partition(date, name, submissions, comments)
+            written = store.replace_partition(date, name, raw.submissions, raw.comments)
             common = {"raw_sha256": raw.sha256, "restored_from_archive": bool(raw.restored_from)}
             context.add_asset_metadata({"rows": written["reddit_submissions"], **common}, asset_key=SUBMISSIONS, partition_key=key)
             context.add_asset_metadata({"rows": written["reddit_comments"], **common}, asset_key=COMMENTS, partition_key=key)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 
 from reddit_assets.archive import ArchiveError, extract_raw
+from reddit_assets.normalize import normalize
 from reddit_assets.paths import archive_object_key
 from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.raw_files_resource import RawFilesResource
@@ -41,14 +43,26 @@ def _restore(raw_path: Path, local_zip: Path, store, key: str) -> str | None:
 
 @dataclass(frozen=True)
 class RawSource:
-    document: dict
+    """A partition's raw file as normalized rows. The parsed document is not kept: it is
+    the biggest thing in memory (about twice the file), and the rows are all we load."""
+
+    header: dict  # the document's own fields (subreddit, date, scraped_at, ...), without its lists
+    submissions: pa.Table
+    comments: pa.Table
     path: Path
     sha256: str
     restored_from: str | None
 
 
-def load_raw_document(raw_files: RawFilesResource, archive_store, date: dt.date, name: str) -> RawSource:
-    """The partition's parsed raw file, restored from its archive first if it is gone."""
+def read_normalized(raw_path: Path) -> tuple[dict, pa.Table, pa.Table, str]:
+    """(header, submissions, comments, SHA-256) of one raw file; RawFileError if it is bad."""
+    document, sha256 = read_raw_file_hashed(raw_path)
+    submissions, comments = normalize(document, consume=True)
+    return document, submissions, comments, sha256  # what is left of it: the header
+
+
+def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date, name: str) -> RawSource:
+    """The partition's raw file, normalized; restored from its archive first if it is gone."""
     raw_path = raw_files.raw_path(date, name)
     restored_from = None
     if not raw_path.exists():
@@ -66,7 +80,7 @@ def load_raw_document(raw_files: RawFilesResource, archive_store, date: dt.date,
                 allow_retries=False,
             )
     try:
-        document, sha256 = read_raw_file_hashed(raw_path)
+        header, submissions, comments, sha256 = read_normalized(raw_path)
     except RawFileError as exc:
         raise dg.Failure(f"partition {date}|{name}: {exc}", allow_retries=False) from None
-    return RawSource(document, raw_path, sha256, restored_from)
+    return RawSource(header, submissions, comments, raw_path, sha256, restored_from)

@@ -200,14 +200,17 @@ class _ChunkReader:
         return out
 
 
-def _sqlite_rows(table: pa.Table) -> list[tuple]:
-    columns = []
-    for column in _naive_utc(table).columns:
-        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-            # `YYYY-MM-DD HH:MM:SS.ffffff`: SQLAlchemy's SQLite DATETIME text, which sorts by time.
-            column = column.cast(pa.string())
-        columns.append(column.to_pylist())
-    return list(zip(*columns))
+def _sqlite_rows(table: pa.Table, rows_per_batch: int = 8_192):
+    """Row tuples for executemany, made one batch at a time: a whole partition's tuples
+    would take several times the memory of its Arrow table."""
+    for batch in _naive_utc(table).to_batches(max_chunksize=rows_per_batch):
+        columns = []
+        for column in batch.columns:
+            if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+                # `YYYY-MM-DD HH:MM:SS.ffffff`: SQLAlchemy's SQLite DATETIME text, which sorts by time.
+                column = column.cast(pa.string())
+            columns.append(column.to_pylist())
+        yield from zip(*columns)
 
 
 def _partition_lock_key(date: dt.date, subreddit: str) -> int:
@@ -268,8 +271,8 @@ class TableStore:
         Returns the rows written per table: {"reddit_submissions": n, "reddit_comments": m}.
         """
         tables = [_conform(t, schema, date, subreddit) for t, (_, schema) in zip((submissions, comments), _LOADS)]
-        # SQLite rows are built before BEGIN IMMEDIATE so the write lock is held only to write;
-        # PostgreSQL's CSV is formatted while COPY streams.
+        # Rows are made while they are written (tuples for SQLite, CSV for COPY), batch by
+        # batch, so memory stays near the Arrow tables; SQLite's write lock is held meanwhile.
         payloads = [_sqlite_rows(t) if self.kind == "sqlite" else t for t in tables]
         with self._write() as conn, conn.begin():
             if self.kind == "postgres":
@@ -290,7 +293,12 @@ class TableStore:
         driver = conn.dialect.driver
         if self.kind == "sqlite":
             placeholders = ", ".join("?" * len(names))
-            conn.exec_driver_sql(f"INSERT INTO {sql_table.name} ({columns}) VALUES ({placeholders})", payload)
+            # sqlite3's executemany takes the row generator as it comes; same connection, same transaction.
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.executemany(f"INSERT INTO {sql_table.name} ({columns}) VALUES ({placeholders})", payload)
+            finally:
+                cursor.close()
         elif driver in ("psycopg", "psycopg2"):
             copy_sql = f"COPY {sql_table.name} ({columns}) FROM STDIN WITH (FORMAT csv)"
             # The raw DBAPI connection of this SQLAlchemy connection: same transaction.
