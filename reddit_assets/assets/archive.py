@@ -10,6 +10,7 @@ from reddit_assets.config import Flags
 from reddit_assets.paths import archive_object_key
 from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
+from reddit_assets.storage.objects import ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
@@ -45,7 +46,11 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
                 "uploaded": False,
             }
             if flags.upload_to_r2_enabled:
-                store.put_verified(object_key, zip_path, info.sha256)
+                try:
+                    store.put_verified(object_key, zip_path, info.sha256)
+                except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
+                    raise dg.Failure(f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
+                                     allow_retries=False) from None
                 zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
                 metadata.update(uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe())
             else:

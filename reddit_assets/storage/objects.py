@@ -40,6 +40,21 @@ class ObjectStoreUnavailable(ObjectStoreError):
     """The store's endpoint could not be reached (connection refused, timeout, reset)."""
 
 
+class ObjectStoreRefused(ObjectStoreError):
+    """The store refused for a reason retrying cannot fix: credentials, permissions, bucket."""
+
+
+# S3 error codes that stay the same however often the request is repeated.
+_REFUSAL_CODES = frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "NoSuchBucket", "InvalidBucketName"})
+
+
+def _client_error(message: str, exc) -> ObjectStoreError:
+    err = exc.response.get("Error", {})
+    code = err.get("Code", "?")
+    kind = ObjectStoreRefused if code in _REFUSAL_CODES else ObjectStoreError
+    return kind(f"{message}: {code} {err.get('Message', '')}".rstrip())
+
+
 class VerificationError(ObjectStoreError):
     """Stored bytes are not the expected ones."""
 
@@ -197,14 +212,13 @@ class S3ObjectStore(ObjectStore):
         except (bce.ConnectionError, bce.HTTPClientError) as exc:
             raise ObjectStoreUnavailable(f"{action} failed: cannot reach {where}: {exc}") from exc
         except bce.ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise ObjectStoreError(
-                f"{action} failed on {where}: {err.get('Code', '?')} {err.get('Message', '')}".rstrip()
-            ) from exc
+            raise _client_error(f"{action} failed on {where}", exc) from exc
         except boto3.exceptions.S3UploadFailedError as exc:
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, (bce.ConnectionError, bce.HTTPClientError)):
                 raise ObjectStoreUnavailable(f"{action} failed: cannot reach {where}: {cause}") from exc
+            if isinstance(cause, bce.ClientError):
+                raise _client_error(f"{action} failed on {where}", cause) from exc
             raise ObjectStoreError(f"{action} failed on {where}: {exc}") from exc
         except bce.BotoCoreError as exc:
             raise ObjectStoreError(f"{action} failed on {where}: {exc}") from exc

@@ -1,8 +1,8 @@
 """R2 faults: the archive store down, answering 5xx, slow, or refusing the credentials.
 
 The S3 side is moto over HTTP, behind a proxy that injects the faults, or a moto server
-that enforces SigV4 credentials. Expected: reddit/r2_archive retries and then fails with a
-message naming the store and the key; the local zip is kept; the database branch of the
+that enforces SigV4 credentials. Expected: reddit/r2_archive retries (not for credentials,
+which retrying cannot fix) and then fails with a message naming the store and the key; the local zip is kept; the database branch of the
 same run succeeds; a later run, with the store back, uploads and verifies.
 """
 
@@ -37,11 +37,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _assert_archive_failed_alone(result, tmp_path, name):
+def _assert_archive_failed_alone(result, tmp_path, name, retries=2):
     """Only the archive step failed; the tables were loaded and the zip is kept for a later upload."""
     assert not result.success
     assert {e.step_key for e in result.get_step_failure_events()} == {ARCHIVE}
-    assert retry_count(result, ARCHIVE) == 2
+    assert retry_count(result, ARCHIVE) == retries
     assert table_counts(sqlite_url(tmp_path), name)[0] == 5
     assert local_zip(tmp_path, name).exists()
 
@@ -121,9 +121,9 @@ def test_wrong_credentials_fail_clearly_then_right_ones_upload(monkeypatch, tmp_
                           key_id=moto.access_key, secret="not-the-secret")
         defs = with_resources(defs, archive_store=archive_store(max_attempts=2))
         result = run(defs, "daily_scrape_job", key("locked"), instance)
-        _assert_archive_failed_alone(result, tmp_path, "locked")
+        _assert_archive_failed_alone(result, tmp_path, "locked", retries=0)  # retrying cannot fix credentials
         message = failure_messages(result, ARCHIVE)[-1]
-        assert "SignatureDoesNotMatch" in message and object_key("locked") in message
+        assert "SignatureDoesNotMatch" in message and object_key("locked") in message and "not retried" in message
         assert "not-the-secret" not in message
 
         right = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",

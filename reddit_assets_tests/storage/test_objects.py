@@ -17,6 +17,8 @@ from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2Ar
 from reddit_assets.storage.objects import (
     DownloadVerificationError,
     LocalFolderStore,
+    ObjectStoreError,
+    ObjectStoreRefused,
     ObjectStoreUnavailable,
     S3ObjectStore,
     UploadVerificationError,
@@ -181,6 +183,14 @@ def test_endpoint_down_fails_fast_and_clearly(dead_s3_endpoint, s3_credentials, 
         store.head(KEY)
     assert time.monotonic() - started < 10
     assert secret not in str(exc.value) and secret not in store.describe() and secret not in repr(store)
+
+
+def test_a_missing_bucket_is_a_refusal_not_a_transient_error(s3_endpoint, s3_credentials, s3_client, archive):
+    store = r2_resource(s3_endpoint, s3_credentials, "no-such-bucket").store()
+    with pytest.raises(ObjectStoreRefused, match=rf"s3://no-such-bucket at {s3_endpoint}, key {KEY}: NoSuchBucket"):
+        store.put_verified(KEY, archive.path, archive.sha256)
+    assert issubclass(ObjectStoreRefused, ObjectStoreError)
+    assert "no-such-bucket" not in [b["Name"] for b in s3_client.list_buckets()["Buckets"]]
 
 
 def test_resource_in_a_run_with_env_var_secrets(s3_endpoint, s3_credentials, s3_bucket, s3_client, archive, monkeypatch):
