@@ -38,7 +38,8 @@ SUBREDDITS = [
 SHOWN = "CreditCardsIndia"  # the partition whose pages the tests open
 GROUPS = {"raw_scrape": "scrape", "submissions": "database", "comments": "database", "r2_archive": "archive"}
 KINDS = ["Reddit", "json", "SQLite", "Table", "zip", "Parquet", "local"]
-RAW_METADATA = ["submissions", "comments", "api_requests", "rate_limited", "bytes", "sha256", "path", "late_snapshot", "top_posts"]
+RAW_METADATA = ["submissions", "comments", "api_requests", "rate_limited", "bytes", "sha256", "path", "late_snapshot",
+                "comment_trees_unavailable", "top_posts"]
 
 
 def _key(name: str) -> str:
@@ -169,7 +170,7 @@ def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, mater
     assert shown["api_requests"] == str(raw["api_requests"])
     assert shown["sha256"] == _sha256(raw_path)
     assert shown["path"] == str(raw_path)
-    assert shown["late_snapshot"] == "false"
+    assert shown["late_snapshot"] == "false" and shown["comment_trees_unavailable"] == "0"
 
     # top_posts is rendered Markdown: a real table (header + 5 rows), highest score first.
     assert "| score |" not in ui.browser.text()

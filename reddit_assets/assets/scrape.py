@@ -86,6 +86,7 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
             "rate_limited": stats.rate_limited,
             "late_snapshot": late,
             "reached_day_start": result.reached_day_start,
+            "notes": result.notes,
             "submissions": result.submissions,
             "comments": result.comments,
         }
@@ -99,6 +100,7 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
             "sha256": written.sha256,
             "path": dg.MetadataValue.path(str(written.path)),
             "late_snapshot": late,
+            "comment_trees_unavailable": len(result.unavailable_threads),
             "top_posts": dg.MetadataValue.md(top_posts_markdown(result.submissions)),
         }
         if result.reached_day_start is not None:

@@ -29,6 +29,8 @@ class ScrapeResult:
     # For `new` on a past day: False when Reddit's listing cap ended paging before the day's start.
     reached_day_start: bool | None = None
     notes: list[str] = field(default_factory=list)
+    # Submissions whose comment tree Reddit refused (403/404): kept without their comments.
+    unavailable_threads: list[str] = field(default_factory=list)
 
 
 def _listing(subreddit: praw.models.Subreddit, entry: SubredditConfig, limit: int | None):
@@ -130,6 +132,7 @@ def scrape_subreddit(reddit: praw.Reddit, entry: SubredditConfig, *, past_day: d
                 _copy_comments(forest, result.comments)
             except (prawcore.Forbidden, prawcore.NotFound) as exc:
                 # One removed or hidden thread: keep its listing data and say so, not fail the day.
+                result.unavailable_threads.append(submission.id)
                 result.notes.append(f"comments of submission {submission.id} unavailable: {exc}")
         result.submissions.append(raw_data(submission))
         _release_comments(submission)

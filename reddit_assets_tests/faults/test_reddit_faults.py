@@ -182,3 +182,18 @@ def test_connection_dropped_more_often_than_prawcore_retries_is_recovered_by_the
     assert "connection" in failure_messages(result, STEP)[0].lower()
     raw = read_raw(tmp_path, "cutsub")
     assert raw["submission_count"] == len({s["id"] for s in raw["submissions"]}) == 250
+
+
+def test_403_on_one_comment_tree_keeps_the_day_and_says_which(monkeypatch, tmp_path, reddit_server, instance):
+    defs = _defs(monkeypatch, tmp_path, reddit_server, "onegated")
+    reddit_server.add_fault(r"/comments/", status=403, times=1)  # the first thread only
+    result = _scrape(defs, "onegated", instance)
+    assert result.success and retry_count(result, STEP) == 0
+    raw = read_raw(tmp_path, "onegated")
+    assert raw["submission_count"] == 10
+    fetched = {c["link_id"][3:] for c in raw["comments"]}
+    hidden = [s["id"] for s in raw["submissions"] if s["num_comments"] and s["id"] not in fetched]
+    assert len(hidden) == 1
+    meta = materialization_metadata(instance, "reddit/raw_scrape", key("onegated"))
+    assert meta["comment_trees_unavailable"] == 1
+    assert hidden[0] in raw["notes"][0] and "403" in raw["notes"][0]
