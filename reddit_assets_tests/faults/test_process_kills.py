@@ -14,7 +14,9 @@ import time
 import pytest
 
 from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.archive import build_archive, verify_archive
+from reddit_assets.normalize import normalize
+from reddit_assets.rawfile import read_raw_file, write_raw_file
 from reddit_assets_tests.faults.support import (
     PYTHON,
     RAW_SCRAPE,
@@ -139,6 +141,15 @@ def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
         assert not dead_tmp.exists() and not dead_restore_tmp.exists()
         assert other.exists()  # another file's leftovers wait for that file's next write
         assert json.loads(final.read_bytes())["submission_count"] == 1
+
+        # Archives are written the same way: a killed build's zip is removed by the next build.
+        zip_path = tmp_path / "archives" / "somesub.zip"
+        zip_path.parent.mkdir()
+        dead_zip_tmp = zip_path.with_name(f".somesub.zip.{dead.pid}.89abcdef.tmp")
+        dead_zip_tmp.write_bytes(b"PK\x03\x04half")
+        document = read_raw_file(final)
+        build_archive(final, document, *normalize(document), zip_path)
+        assert not dead_zip_tmp.exists() and verify_archive(zip_path) == []
     finally:
         live.kill()
         live.wait()
