@@ -82,13 +82,13 @@ def test_webhook_trouble_is_logged_not_raised(monkeypatch, webhook, failed_run, 
     if trouble == "http_500":
         webhook.status = 500
     elif trouble == "too_slow":
-        webhook.delay = 3.0
+        webhook.delay = 8.0
     else:
         webhook.shutdown()
         webhook.server_close()
     started = time.monotonic()
     outcome = build_run_failure_alert(timeout=1.0)(_failure_context(instance, result))
-    assert time.monotonic() - started < 2.5  # the timeout holds
+    assert time.monotonic() - started < 6  # the 1 s timeout holds: the webhook takes 8 s
     assert isinstance(outcome, dg.SkipReason) and "not delivered" in outcome.skip_message
     assert {"http_500": "HTTP 500", "refused": "unreachable", "too_slow": "unreachable"}[trouble] in outcome.skip_message
     assert webhook.url not in outcome.skip_message
