@@ -273,6 +273,7 @@ def generate_subreddit(
     big_thread_comments: int = 0,
     n_authors: int | None = None,
     subscribers: int | None = None,
+    topic: str | None = None,
 ) -> SubredditData:
     """Generate a subreddit's submissions and comment trees for one UTC ``day``.
 
@@ -282,6 +283,7 @@ def generate_subreddit(
       ``max_depth`` (so "continue this thread" is needed too).
     - ``big_thread_comments`` > 0: the highest-scored submission gets exactly that many comments.
     - Comment depth ranges over ``0..max_depth``.
+    - ``topic``: about a third of the titles mention it, so a search for it finds posts.
     """
     if n_submissions < 0 or max_depth < 0:
         raise ValueError("n_submissions and max_depth must be >= 0")
@@ -337,6 +339,8 @@ def generate_subreddit(
     for created in times:
         sid = next_id()
         title = _title(rng)
+        if topic and rng.random() < 0.35:
+            title = f"{title.rstrip('.!?')} with {topic}"
         is_self = rng.random() < 0.6
         selftext = _selftext(rng) if is_self else ""
         author = rng.choice(authors)

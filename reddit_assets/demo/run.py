@@ -2,7 +2,7 @@
 
 Starts the Reddit-compatible demo server, then the Dagster UI and daemon on
 127.0.0.1:3000, materializes today's partitions of all four assets through a real
-backfill, prints where to look, and keeps serving until Ctrl-C.
+backfill, prints where to look, and keeps serving until Ctrl-C (or SIGTERM).
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from reddit_assets.config import load_config
 from reddit_assets.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
+from reddit_assets.demo.generator import generate_subreddit
 from reddit_assets.demo.server import RedditServer
 from reddit_assets.processes import start_process_group, stop_process_group
 
@@ -46,7 +48,16 @@ def start_dagster(env: dict[str, str], host: str, port: int) -> subprocess.Popen
     )
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, and also `kill`: both stop Dagster and the Reddit server. Set explicitly, since
+    # a demo started in the background of a shell would otherwise ignore SIGINT, and SIGTERM
+    # would end it at once, leaving `dagster dev` serving on the port.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     root = Path(os.environ.get("REDDIT_ASSETS_DEMO_DIR", ".demo")).resolve()
     host, port = "127.0.0.1", int(os.environ.get("REDDIT_ASSETS_DEMO_PORT", "3000"))
     config = load_config()
@@ -56,7 +67,9 @@ def main() -> int:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy("dagster.yaml", home / "dagster.yaml")  # the local instance settings at the repository top
 
-    reddit = RedditServer(config.names, day=today, auto_create=True).start()
+    # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
+    data = {entry.name: generate_subreddit(entry.name, today, topic=entry.query) for entry in config.subreddits}
+    reddit = RedditServer(data, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
     dagster = start_dagster(demo_environment(root, reddit.url), host, port)
     base_url = f"http://{host}:{port}"

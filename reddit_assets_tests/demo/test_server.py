@@ -403,3 +403,11 @@ def test_command_line_serves_until_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_topic_puts_a_search_query_into_some_titles():
+    day = dt.date(2026, 11, 27)
+    with_topic = [s["title"] for s in generate_subreddit("python", day, topic="dagster").submissions]
+    plain = [s["title"] for s in generate_subreddit("python", day).submissions]
+    assert 0 < sum("dagster" in t for t in with_topic) < len(with_topic)
+    assert not any("dagster" in t for t in plain)

@@ -1,0 +1,87 @@
+"""`make demo` end to end: `python -m reddit_assets.demo.run` with nothing configured.
+
+It must serve the UI with all four assets materialized for today's partitions of the
+repository's subreddits.yaml, and SIGTERM (like Ctrl-C) must stop every process it started.
+"""
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from reddit_assets.config import load_config
+from reddit_assets.paths import archive_object_key
+from reddit_assets.processes import free_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+READY = "Ctrl-C stops everything."
+
+
+def _wait_for_line(log: Path, process: subprocess.Popen, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, f"the demo ended early:\n{log.read_text(errors='replace')[-3000:]}"
+        assert time.monotonic() < deadline, f"no {text!r} after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        time.sleep(1)
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose environment holds `marker` (every process the demo started inherits it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                pass
+    return pids
+
+
+def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
+    root, port = tmp_path / "demo", free_port()
+    data = root / "data"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDDIT_", "R2_", "DAGSTER_")) and k != "DATABASE_URL"}
+    env.update(REDDIT_ASSETS_DEMO_DIR=str(root), REDDIT_ASSETS_DEMO_PORT=str(port))
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "reddit_assets.demo.run"], cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for_line(log, demo, READY, timeout=420)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/asset-groups", timeout=30) as page:
+            assert page.status == 200
+
+        today = dt.datetime.now(dt.timezone.utc).date()
+        names = load_config(REPO / "subreddits.yaml").names
+        with sqlite3.connect(data / "reddit.db") as db:
+            for name in names:
+                assert (data / "scrapes" / today.isoformat() / f"{name}.json").exists(), name
+                (rows,) = db.execute("SELECT count(*) FROM reddit_submissions WHERE scrape_date = ? AND subreddit = ?",
+                                     (today.isoformat(), name)).fetchone()
+                assert rows > 0, name
+                assert (data / "r2" / archive_object_key(today, name)).exists(), name
+        assert _processes_with(f"REDDIT_ASSETS_DATA_DIR={data}")  # Dagster's processes, found by their environment
+
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=90) == 0
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    deadline = time.monotonic() + 30
+    while _processes_with(f"REDDIT_ASSETS_DATA_DIR={data}") and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _processes_with(f"REDDIT_ASSETS_DATA_DIR={data}") == []
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/asset-groups", timeout=5)
