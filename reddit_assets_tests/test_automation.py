@@ -1,0 +1,113 @@
+"""The automation sensor on a real daemon: raw files imported for past days are loaded and
+archived by `follow_raw_scrapes` alone, without any Reddit request.
+
+`dagster dev` (webserver + daemon) runs the definitions; `reddit-assets import` records
+the raw_scrape materializations in its instance while it runs; the test then only waits.
+"""
+
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from reddit_assets.config import load_config
+from reddit_assets.dagster_api import graphql
+from reddit_assets.demo.raw_documents import generated_raw_document
+from reddit_assets.partitions import build_partitions
+from reddit_assets.paths import archive_object_key
+from reddit_assets.rawfile import write_raw_file
+from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+
+pytestmark = pytest.mark.slow
+
+CLI = Path(sys.executable).parent / "reddit-assets"
+SENSOR = "follow_raw_scrapes"
+_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename ... on Sensor { sensorState { status ticks(limit: 5) { status timestamp } } }
+  }
+}"""
+
+
+def _ticks(base_url: str) -> list[dict]:
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
+    sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
+    assert sensor["__typename"] == "Sensor", sensor
+    assert sensor["sensorState"]["status"] == "RUNNING"  # on by default, nobody started it
+    return sensor["sensorState"]["ticks"]
+
+
+def _wait(condition, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        time.sleep(2)
+
+
+def _rows(db: Path, day: dt.date, name: str) -> tuple[int, int]:
+    if not db.exists():
+        return 0, 0
+    with sqlite3.connect(db) as conn:
+        try:
+            return tuple(conn.execute(f"SELECT count(*) FROM {table} WHERE scrape_date = ? AND subreddit = ?",
+                                      (day.isoformat(), name)).fetchone()[0] for table in ("reddit_submissions", "reddit_comments"))
+        except sqlite3.OperationalError:  # the tables are not created yet
+            return 0, 0
+
+
+def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, reddit_server):
+    today = dt.datetime.now(dt.timezone.utc).date()
+    days, names = [today - dt.timedelta(days=3), today - dt.timedelta(days=9)], ["older", "elder"]
+    config, data, old = tmp_path / "subreddits.yaml", tmp_path / "data", tmp_path / "old_system"
+    config.write_text(yaml.safe_dump({"start_date": min(days).isoformat(), "flags": {"master_enabled": False},
+                                      "subreddits": [{"name": n, "category": "new"} for n in names]}))
+    expected = {}
+    for day in days:
+        for name in names:
+            document = generated_raw_document(name, day, n_submissions=8, comments_per_submission=(0, 20), popular_threads=0)
+            write_raw_file(old / f"{name}_{day}.json", document)
+            expected[(day, name)] = (len(document["submissions"]), len(document["comments"]))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
+    env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data), REDDIT_CLIENT_ID="c",
+               REDDIT_CLIENT_SECRET="s", REDDIT_USER_AGENT="reddit_assets automation test",
+               REDDIT_OAUTH_URL=reddit_server.url, REDDIT_URL=reddit_server.url)
+    home, log = tmp_path / "home", tmp_path / "dagster.log"
+    with running_dagster(env, home, log) as base_url:
+        # The sensor's first tick only starts its cursor: import after it, as a user would.
+        _wait(lambda: _ticks(base_url), 180, f"a first tick of {SENSOR}", log)
+        imported = subprocess.run([str(CLI), "import", str(old)], env={**env, "DAGSTER_HOME": str(home)},
+                                  capture_output=True, text=True, timeout=120)
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+
+        def loaded() -> bool:
+            return all(_rows(data / "reddit.db", day, name) == counts for (day, name), counts in expected.items())
+
+        def archived() -> bool:
+            return all((data / "r2" / archive_object_key(day, name)).exists() for day, name in expected)
+
+        _wait(lambda: loaded() and archived(), 300, "the loads and archives of the imported partitions", log)
+
+    assert reddit_server.stats()["requests"] == 0  # reprocessing never calls Reddit
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+    assert runs and all(r.tags.get("dagster/sensor_name") == SENSOR for r in runs)  # the sensor launched every run
+    partitions = build_partitions(load_config(config))
+    launched = {str(key) for r in runs for key in _run_keys(r, partitions)}
+    assert launched >= {f"{day}|{name}" for day, name in expected}, [r.tags for r in runs]
+
+
+def _run_keys(run: dg.DagsterRun, partitions: dg.PartitionsDefinition) -> list[str]:
+    """The partition keys a run covered: one key, or a range in the partitions' own order."""
+    if "dagster/partition" in run.tags:
+        return [run.tags["dagster/partition"]]
+    key_range = dg.PartitionKeyRange(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+    return partitions.get_partition_keys_in_range(key_range)
