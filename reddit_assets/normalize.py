@@ -153,18 +153,14 @@ _ROWS_PER_BATCH = 8_192
 
 
 def _batches(items: list[dict], build) -> list[pa.RecordBatch]:
-    """`build(chunk, start)` for each chunk of `items`, dropping each chunk's dicts once it
-    is in Arrow: the caller gave `items` up, so memory stays near one copy of the rows."""
+    """`build(chunk, start)` for each chunk of `items`, then drop the chunk from `items`: when
+    nothing else holds those dicts (normalize with `consume`), they are freed as they go."""
     batches = []
     for start in range(0, len(items), _ROWS_PER_BATCH):
         end = min(start + _ROWS_PER_BATCH, len(items))
         batches.append(build(items[start:end], start))
         items[start:end] = [None] * (end - start)
     return batches
-
-
-def _table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _submission_batch(document: dict, items: list[dict]) -> pa.RecordBatch:
@@ -190,13 +186,15 @@ def _items(document: dict, name: str, consume: bool) -> list[dict]:
 
 def submissions_table(document: dict, *, consume: bool = False) -> pa.Table:
     items = _items(document, "submissions", consume)
-    return _table(_batches(items, lambda chunk, _start: _submission_batch(document, chunk)), SUBMISSION_SCHEMA)
+    batches = _batches(items, lambda chunk, _start: _submission_batch(document, chunk))
+    return pa.Table.from_batches(batches, schema=SUBMISSION_SCHEMA)
 
 
 def comments_table(document: dict, *, consume: bool = False) -> pa.Table:
     items = _items(document, "comments", consume)
     depths = _tree_depths(items)
-    return _table(_batches(items, lambda chunk, start: _comment_batch(document, depths, chunk, start)), COMMENT_SCHEMA)
+    batches = _batches(items, lambda chunk, start: _comment_batch(document, depths, chunk, start))
+    return pa.Table.from_batches(batches, schema=COMMENT_SCHEMA)
 
 
 def normalize(document: dict, *, consume: bool = False) -> tuple[pa.Table, pa.Table]:
