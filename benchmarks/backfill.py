@@ -23,12 +23,12 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import Result, Row, Sizes, median, pg_url, scratch_postgres
+from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
 from reddit_assets.demo.raw_documents import generated_raw_document
-from reddit_assets.normalize import normalize
 from reddit_assets.paths import raw_file_path
 from reddit_assets.processes import free_port, start_process_group, stop_process_group
-from reddit_assets.rawfile import read_raw_file_hashed, write_raw_file
+from reddit_assets.rawfile import write_raw_file
 from reddit_assets.storage.tables import TableStore
 
 NAME = "backfill"
@@ -124,8 +124,8 @@ def run(sizes: Sizes) -> Result:
         def loop() -> None:
             for day in dates:
                 for name in names:
-                    document, _sha = read_raw_file_hashed(raw_file_path(data_dir, day, name))
-                    store.replace_partition(day, name, *normalize(document))
+                    _header, submissions, comments, _sha = read_normalized(raw_file_path(data_dir, day, name))
+                    store.replace_partition(day, name, submissions, comments)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
         env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data_dir), DATABASE_URL=url,

@@ -13,7 +13,7 @@ import dagster as dg
 from reddit_assets.archive import ArchiveError, verify_archive
 from reddit_assets.atomic import sha256_file
 from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS, latest_materialization_metadata
-from reddit_assets.normalize import normalize
+from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.partitions import split_partition_key
 from reddit_assets.paths import archive_object_key
 from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
@@ -75,12 +75,12 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         partitions = _partitions(context)
         for key, date, name in partitions:
             try:
-                document, _ = read_raw_file_hashed(raw_files.raw_path(date, name))
+                _, submissions, comments, _ = read_normalized(raw_files.raw_path(date, name))
             except RawFileError as exc:
                 for asset_key in (SUBMISSIONS, COMMENTS):
                     problems[asset_key][key] = f"cannot compare: {exc}"
                 continue
-            expected = [t.num_rows for t in normalize(document)]
+            expected = [submissions.num_rows, comments.num_rows]
             found = store.partition_counts(date, name)
             duplicates = store.duplicate_ids(date, name)
             for asset_key, want, got in zip((SUBMISSIONS, COMMENTS), expected, found):
