@@ -38,6 +38,7 @@ import argparse
 import base64
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import math
 import re
@@ -465,6 +466,7 @@ class RedditServer:
         self._rl_window_end = 0.0
         self._rl_used = 0
         self._stats_lock = threading.Lock()
+        self._request_ids = itertools.count()
         self._stop = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -758,6 +760,8 @@ class RedditServer:
             in_flight = getattr(self, "_in_flight", 0)
             self._in_flight = in_flight
             self._max_in_flight = in_flight
+            self._open: dict[int, tuple] = getattr(self, "_open", {})
+            self._peak_requests: list[tuple] = sorted(self._open.values())
             self._total = 0
             self._by_kind: Counter = Counter({k: 0 for k in _KINDS})
             self._by_endpoint: Counter = Counter()
@@ -771,7 +775,8 @@ class RedditServer:
             self._log: deque = deque(maxlen=100_000)
 
     def stats(self) -> dict:
-        """Request counts (``/_control`` excluded), concurrency, 429s sent, current rate-limit usage."""
+        """Request counts (``/_control`` excluded), concurrency (with the requests in flight at
+        its peak), 429s sent, current rate-limit usage."""
         with self._stats_lock:
             out = {
                 "requests": self._total,
@@ -780,6 +785,7 @@ class RedditServer:
                 "by_status": {str(k): v for k, v in self._by_status.items()},
                 "in_flight": self._in_flight,
                 "max_in_flight": self._max_in_flight,
+                "peak_requests": list(self._peak_requests),
                 "throttled": list(self._throttled),
                 "faults_triggered": self._faults_triggered,
                 "comments_served": self._comments_served,
@@ -821,17 +827,25 @@ class RedditServer:
             self._by_kind[kind] += 1
             self._by_endpoint[endpoint] += 1
             self._in_flight += 1
-            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            request_id = next(self._request_ids)
+            self._open[request_id] = (round(time.time(), 3), method, target, h.client_address[1])
+            if self._in_flight > self._max_in_flight:
+                self._max_in_flight = self._in_flight
+                self._peak_requests = sorted(self._open.values())
         status = 0
         recorded = False
         started = time.monotonic()
 
-        def record() -> None:  # before the answer goes out, so a client never sees stale stats
+        def record() -> None:
+            # Before the answer goes out, so a client never sees stale stats, and so the
+            # client's next request (sent as soon as it has this answer) never overlaps this one.
             nonlocal recorded
             recorded = True
             with self._stats_lock:
                 self._by_status[status] += 1
                 self._log.append((method, target, status))
+                self._in_flight -= 1
+                self._open.pop(request_id, None)
 
         try:
             fault = self._take_fault(method, target)
@@ -874,8 +888,6 @@ class RedditServer:
         finally:
             if not recorded:
                 record()
-            with self._stats_lock:
-                self._in_flight -= 1
             if self.verbose:
                 sys.stderr.write(f"fake-reddit: {method} {target} {status} {1000 * (time.monotonic() - started):.1f}ms\n")
 
