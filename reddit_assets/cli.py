@@ -5,6 +5,8 @@
   recorded `reddit/raw_scrape` materializations (see `reddit_assets.importer`).
   Exit 0: every file good; 1: some bad (the good ones are imported); 2: usage error.
 - `reddit-assets validate-config [PATH]`: check the config file and list its entries.
+- `reddit-assets init-pools`: create the `reddit_api` pool's limit in the Dagster
+  instance if it has none (see `reddit_assets.pools`); run before the daemon starts.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     val = commands.add_parser("validate-config", help="check the config file and list its entries",
                               description="Exit 0: valid; 1: invalid (the message names the entry and field).")
     val.add_argument("path", metavar="PATH", nargs="?", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)")
+
+    commands.add_parser(
+        "init-pools", help="create the reddit_api pool's limit in the Dagster instance if it has none",
+        description="Create the reddit_api pool's limit in the Dagster instance ($DAGSTER_HOME) from its "
+        "concurrency.pools.default_limit, unless the pool has a limit already (which is left as is), so "
+        "the run queue holds scraping runs back from the first one. Safe to run at every start. "
+        "Exit 0: the pool has a limit; 1: none could be set; 2: usage error.",
+    )
     return parser
 
 
@@ -153,11 +163,28 @@ def _validate_config(args) -> int:
     return 0
 
 
+def _init_pools(args) -> int:
+    if not os.environ.get("DAGSTER_HOME"):
+        return _usage("init-pools: DAGSTER_HOME is not set; the limit is kept in that Dagster instance")
+    import dagster as dg
+
+    from reddit_assets.pools import REDDIT_POOL, PoolLimitMissing, ensure_pool_limit
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            limit, created = ensure_pool_limit(instance)
+        except PoolLimitMissing as exc:
+            print(f"reddit-assets init-pools: {exc}", file=sys.stderr)
+            return 1
+    state = "created from default_limit" if created else "already set, left as is"
+    print(f"pool {REDDIT_POOL}: limit {limit} ({state})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "import":
-        return _import(args)
-    return _validate_config(args)
+    commands = {"import": _import, "validate-config": _validate_config, "init-pools": _init_pools}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

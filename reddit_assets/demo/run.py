@@ -15,10 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+
 from reddit_assets.config import load_config
 from reddit_assets.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
 from reddit_assets.demo.generator import generate_subreddit
 from reddit_assets.demo.server import RedditServer
+from reddit_assets.pools import ensure_pool_limit
 from reddit_assets.processes import start_process_group, stop_process_group
 
 ASSETS = [["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
@@ -66,6 +69,8 @@ def main() -> int:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy("dagster.yaml", home / "dagster.yaml")  # the local instance settings at the repository top
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        ensure_pool_limit(instance)  # before the run queue's first pass, as the daemon's unit does
 
     # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
     data = {entry.name: generate_subreddit(entry.name, today, topic=entry.query) for entry in config.subreddits}

@@ -13,17 +13,20 @@ See docs/faults.md.
 import datetime as dt
 import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
 
 from reddit_assets.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
-from reddit_assets_tests.faults.support import DAGSTER, data_dir, raw_path, today
+from reddit_assets_tests.faults.support import data_dir, raw_path, today
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 pytestmark = pytest.mark.slow
+CLI = Path(sys.executable).parent / "reddit-assets"
 
 # The full 50 x 7 runs with REDDIT_ASSETS_LOAD_SCALE=50x7 (about 25 minutes here).
 SUBREDDITS, DAYS = (int(n) for n in os.environ.get("REDDIT_ASSETS_LOAD_SCALE", "25x2").split("x"))
@@ -104,11 +107,12 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
 
     with running_dagster(env, home, log_path, INSTANCE_YAML) as base_url:
         _stop_sensor(base_url, "follow_raw_scrapes")
-        # As docs/deployment.md says to: Dagster creates a pool's limit lazily, during the run
-        # queue's first pass over runs that need it, and that pass is not limited (the 50 x 7
-        # run here started 3 runs at once in a pool of 2 before this step).
-        subprocess.run([DAGSTER, "instance", "concurrency", "set", "reddit_api", str(POOL_LIMIT)],
-                       env={**env, "DAGSTER_HOME": str(home)}, check=True, capture_output=True, timeout=120)
+        # As the daemon's unit does: Dagster would create the pool's limit lazily, during the
+        # run queue's first pass, and that pass is not limited (the 50 x 7 run here started 3
+        # runs at once in a pool of 2 without this step).
+        init = subprocess.run([CLI, "init-pools"], env={**env, "DAGSTER_HOME": str(home)}, check=True,
+                              capture_output=True, text=True, timeout=120)
+        assert init.stdout.strip() == f"pool reddit_api: limit {POOL_LIMIT} (created from default_limit)", init
         started = time.monotonic()
         backfill_id = launch_asset_backfill(base_url, [["reddit", "raw_scrape"]], keys, title="load test", run_config=IN_PROCESS)
         status = wait_for_backfill(base_url, backfill_id, timeout=max(900, 8 * len(keys)))  # ~0.3 runs/s here
