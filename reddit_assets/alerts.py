@@ -4,28 +4,27 @@ The webhook URL is read from `REDDIT_ASSETS_ALERT_WEBHOOK_URL` when a sensor eva
 (unset: nothing is posted, the tick says why). Payloads are JSON with a `text` field, so
 a Slack-style incoming webhook shows them as they are; they never carry a secret (known
 secret values and URL passwords are replaced by `***`). A webhook that is down or slow
-costs one logged warning, never a crashed sensor or daemon.
+costs one logged warning, never a crashed sensor or daemon; a failure alert it did not
+take is kept (`alert_outbox`) and posted by `deliver_pending_alerts` once it answers.
 """
 
 import datetime as dt
-import http.client
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import dagster as dg
 
+from reddit_assets import alert_outbox
 from reddit_assets.assets.common import RAW_SCRAPE
 from reddit_assets.config import AppConfig
 from reddit_assets.partitions import SUBREDDIT_DIM
+from reddit_assets.resources import data_dir
+from reddit_assets.webhook import WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_VAR, WebhookError, post_webhook
 
-WEBHOOK_VAR = "REDDIT_ASSETS_ALERT_WEBHOOK_URL"
-WEBHOOK_TIMEOUT_SECONDS = 10.0
 MAX_AGE = dt.timedelta(hours=26)
 FRESHNESS_CHECK = "subreddits_fresh"
 FRESHNESS_CHECK_KEY = dg.AssetCheckKey(RAW_SCRAPE, FRESHNESS_CHECK)
@@ -35,10 +34,6 @@ _URL_VARS = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_BACKEND_URL")
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
 _MAX_TEXT = 2000
 _KEYS_PER_QUERY = 500
-
-
-class WebhookError(Exception):
-    """The webhook could not be reached or did not accept the alert."""
 
 
 def _env(name: str) -> str | None:
@@ -54,24 +49,6 @@ def redact(text: str) -> str:
             text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***@", text)
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + " ..."
-
-
-def post_webhook(url: str, payload: dict, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> int:
-    """POST `payload` as JSON; the HTTP status, or WebhookError (the URL is never in the message)."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise WebhookError(f"{WEBHOOK_VAR} must be an http(s) URL")
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "reddit_assets-alerts"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        raise WebhookError(f"the webhook answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise WebhookError(f"the webhook is unreachable: {type(exc).__name__}: {reason}") from None
 
 
 def run_partition(run: dg.DagsterRun) -> str | None:
@@ -115,14 +92,38 @@ def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.RunS
         url = _env(WEBHOOK_VAR)
         if not url:
             return dg.SkipReason(f"{WEBHOOK_VAR} is not set: run {context.dagster_run.run_id} failed, no alert sent")
+        payload = run_failure_payload(context)
         try:
-            post_webhook(url, run_failure_payload(context), timeout)
+            post_webhook(url, payload, timeout)
         except WebhookError as exc:
-            context.log.warning(f"alert for failed run {context.dagster_run.run_id} not delivered: {exc}")
-            return dg.SkipReason(f"alert not delivered: {exc}")
+            # Dagster will not show this sensor the run again: keep the alert for deliver_pending_alerts.
+            kept = alert_outbox.keep(data_dir(), payload, f"run_failure-{context.dagster_run.run_id}")
+            context.log.warning(f"alert for failed run {context.dagster_run.run_id} not delivered: {exc}; kept in {kept}")
+            return dg.SkipReason(f"alert not delivered: {exc}; kept for a later delivery")
         return None
 
     return alert_on_run_failure
+
+
+def build_pending_alerts_sensor(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.SensorDefinition:
+    @dg.sensor(name="deliver_pending_alerts", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+    def deliver_pending_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        """Every minute: POSTs the failure alerts the webhook did not take before, oldest first."""
+        folder = data_dir()
+        if not alert_outbox.pending(folder):
+            return dg.SkipReason("no undelivered alerts")
+        url = _env(WEBHOOK_VAR)
+        if not url:
+            return dg.SkipReason(f"{WEBHOOK_VAR} is not set: {len(alert_outbox.pending(folder))} alert(s) kept")
+        delivery = alert_outbox.deliver(folder, url, timeout)
+        outcome = f"delivered {delivery.delivered} kept alert(s), {delivery.pending} still kept"
+        if delivery.error:
+            context.log.warning(f"{outcome}: {delivery.error}")
+            return dg.SkipReason(f"{outcome}: {delivery.error}")
+        context.log.info(outcome)
+        return dg.SkipReason(outcome)
+
+    return deliver_pending_alerts
 
 
 # --- freshness -------------------------------------------------------------------------
@@ -247,5 +248,5 @@ class Alerts(NamedTuple):
 def build_alerts(app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition) -> Alerts:
     return Alerts(
         checks=[build_freshness_check(app_config, partitions_def)],
-        sensors=[build_run_failure_alert(), build_freshness_sensor(app_config, partitions_def)],
+        sensors=[build_run_failure_alert(), build_pending_alerts_sensor(), build_freshness_sensor(app_config, partitions_def)],
     )

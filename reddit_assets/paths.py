@@ -1,4 +1,4 @@
-"""Where raw files and local archives live under the data directory.
+"""Where raw files, local archives and undelivered alerts live under the data directory.
 
 Paths are built only from a parsed date and a validated subreddit name.
 """
@@ -28,3 +28,7 @@ def archive_object_key(date: dt.date, subreddit: str) -> str:
 
 def local_archive_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:
     return Path(data_dir) / "archives" / archive_object_key(date, subreddit)
+
+
+def pending_alerts_dir(data_dir: str | Path) -> Path:
+    return Path(data_dir) / "alerts" / "pending"

@@ -3,14 +3,17 @@ freshness check flags a subreddit scraped 27 hours ago but not one scraped now."
 
 import datetime as dt
 import json
+import os
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster._core.test_utils import freeze_time
 
+from reddit_assets import alert_outbox
 from reddit_assets.alerts import (
-    FRESHNESS_CHECK_KEY, WEBHOOK_VAR, build_freshness_sensor, build_run_failure_alert, redact,
+    FRESHNESS_CHECK_KEY, WEBHOOK_VAR, build_freshness_sensor, build_pending_alerts_sensor, build_run_failure_alert, redact,
 )
 from reddit_assets.assets.common import RAW_SCRAPE
 from reddit_assets.config import load_config
@@ -92,6 +95,45 @@ def test_webhook_trouble_is_logged_not_raised(monkeypatch, webhook, failed_run, 
     assert isinstance(outcome, dg.SkipReason) and "not delivered" in outcome.skip_message
     assert {"http_500": "HTTP 500", "refused": "unreachable", "too_slow": "unreachable"}[trouble] in outcome.skip_message
     assert webhook.url not in outcome.skip_message
+    # Dagster does not show the sensor this run again: the alert is kept, whole and redacted.
+    [kept] = alert_outbox.pending(_data_dir())
+    body = json.loads(kept.read_text())
+    assert body["run_id"] == result.run_id and "does not exist" in body["text"]
+    assert SECRET not in kept.read_text()
+
+
+def _data_dir() -> Path:
+    return Path(os.environ["REDDIT_ASSETS_DATA_DIR"])  # set by the failed_run fixture
+
+
+def test_kept_alerts_are_delivered_in_order_once_the_webhook_answers(monkeypatch, webhook, failed_run):
+    instance, result = failed_run
+    folder = _data_dir()
+    deliver = build_pending_alerts_sensor(timeout=1.0)
+    assert "no undelivered alerts" in deliver(dg.build_sensor_context(instance=instance)).skip_message
+
+    webhook.status = 503
+    build_run_failure_alert(timeout=1.0)(_failure_context(instance, result))
+    later = {"event": "run_failure", "run_id": "a-later-run", "text": "a later failure"}
+    alert_outbox.keep(folder, later, "run_failure-a-later-run")
+    assert len(alert_outbox.pending(folder)) == 2 and len(webhook.received) == 1
+
+    # Still down: the oldest kept alert is tried, nothing is lost.
+    outcome = deliver(dg.build_sensor_context(instance=instance))
+    assert outcome.skip_message == "delivered 0 kept alert(s), 2 still kept: the webhook answered HTTP 503"
+    assert len(webhook.received) == 2 and len(alert_outbox.pending(folder)) == 2
+
+    monkeypatch.delenv(WEBHOOK_VAR)
+    assert "is not set: 2 alert(s) kept" in deliver(dg.build_sensor_context(instance=instance)).skip_message
+
+    monkeypatch.setenv(WEBHOOK_VAR, webhook.url)
+    webhook.status = 200
+    outcome = deliver(dg.build_sensor_context(instance=instance))
+    assert outcome.skip_message == "delivered 2 kept alert(s), 0 still kept"
+    assert [post["body"]["run_id"] for post in webhook.received[2:]] == [result.run_id, "a-later-run"]
+    assert webhook.received[2]["body"] == webhook.received[0]["body"]  # the alert as it was first sent
+    assert alert_outbox.pending(folder) == []
+    assert "no undelivered alerts" in deliver(dg.build_sensor_context(instance=instance)).skip_message
 
 
 def test_redact_removes_secret_values_and_url_passwords(monkeypatch):
