@@ -28,7 +28,7 @@ from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 pytestmark = pytest.mark.slow
 CLI = Path(sys.executable).parent / "reddit-assets"
 
-# The full 50 x 7 runs with REDDIT_ASSETS_LOAD_SCALE=50x7 (about 25 minutes here).
+# The full 50 x 7 runs with REDDIT_ASSETS_LOAD_SCALE=50x7 (about 20 minutes here).
 SUBREDDITS, DAYS = (int(n) for n in os.environ.get("REDDIT_ASSETS_LOAD_SCALE", "25x2").split("x"))
 POOL_LIMIT, MAX_RUNS = 2, 4
 INSTANCE_YAML = f"""
