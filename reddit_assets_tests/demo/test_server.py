@@ -306,10 +306,7 @@ def test_delay_fault_and_concurrency_stats(srv):
         t.start()
     for t in threads:
         t.join(10)
-    deadline = time.monotonic() + 2  # a handler counts itself out just after its answer is sent
-    while srv.stats()["in_flight"] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    stats = srv.stats()
+    stats = srv.stats()  # a handler counts itself out before its answer goes out
     assert len(results) == 4
     assert stats["max_in_flight"] >= 2
     assert stats["in_flight"] == 0
