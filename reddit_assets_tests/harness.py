@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +11,8 @@ import yaml
 from reddit_assets.definitions import build_definitions
 from reddit_assets.partitions import partition_key
 
+# The package's console script, as installed in this virtual environment.
+CLI = Path(sys.executable).parent / "reddit-assets"
 ALL_ASSETS = ["reddit/raw_scrape", "reddit/submissions", "reddit/comments", "reddit/r2_archive"]
 PRODUCTION_VARS = ("DATABASE_URL", "R2_ENDPOINT_URL", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET",
                    "REDDIT_USERNAME", "REDDIT_PASSWORD")

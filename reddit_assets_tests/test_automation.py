@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,10 +23,10 @@ from reddit_assets.partitions import build_partitions
 from reddit_assets.paths import archive_object_key
 from reddit_assets.rawfile import write_raw_file
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
 
-CLI = Path(sys.executable).parent / "reddit-assets"
 SENSOR = "follow_raw_scrapes"
 _TICKS = """
 query Ticks($selector: SensorSelector!) {

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,9 +22,7 @@ from reddit_assets.demo.generator import generate_subreddit
 from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
 from reddit_assets.rawfile import write_raw_file
 from reddit_assets.urs_format import URS_FORMAT
-from reddit_assets_tests.harness import configure, materialization_metadata, run_job
-
-CLI = Path(sys.executable).parent / "reddit-assets"
+from reddit_assets_tests.harness import CLI, configure, materialization_metadata, run_job
 DAY1, DAY2, DAY3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 5)
 RAW = dg.AssetKey(["reddit", "raw_scrape"])
 SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])

@@ -13,9 +13,7 @@ See docs/faults.md.
 import datetime as dt
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -24,9 +22,9 @@ import yaml
 from reddit_assets.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_tests.faults.support import data_dir, raw_path, today
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
-CLI = Path(sys.executable).parent / "reddit-assets"
 
 # The full 50 x 7 runs with REDDIT_ASSETS_LOAD_SCALE=50x7 (about 20 minutes here).
 SUBREDDITS, DAYS = (int(n) for n in os.environ.get("REDDIT_ASSETS_LOAD_SCALE", "25x2").split("x"))
