@@ -46,8 +46,9 @@ def deliver(data_dir: Path, url: str, timeout: float = WEBHOOK_TIMEOUT_SECONDS) 
     Stops at the first failure (the webhook is likely still down), keeping the rest. A
     file that is not JSON is left in place and counted as pending; it is never posted.
     """
+    kept = pending(data_dir)
     delivered = 0
-    for path in pending(data_dir):
+    for path in kept:
         try:
             payload = json.loads(path.read_bytes())
         except (OSError, ValueError):
@@ -55,7 +56,7 @@ def deliver(data_dir: Path, url: str, timeout: float = WEBHOOK_TIMEOUT_SECONDS) 
         try:
             post_webhook(url, payload, timeout)
         except WebhookError as exc:
-            return Delivery(delivered, len(pending(data_dir)), str(exc))
+            return Delivery(delivered, len(kept) - delivered, str(exc))
         path.unlink(missing_ok=True)
         delivered += 1
-    return Delivery(delivered, len(pending(data_dir)))
+    return Delivery(delivered, len(kept) - delivered)

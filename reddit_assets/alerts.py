@@ -110,11 +110,12 @@ def build_pending_alerts_sensor(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.
     def deliver_pending_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         """Every minute: POSTs the failure alerts the webhook did not take before, oldest first."""
         folder = data_dir()
-        if not alert_outbox.pending(folder):
+        kept = len(alert_outbox.pending(folder))
+        if not kept:
             return dg.SkipReason("no undelivered alerts")
         url = _env(WEBHOOK_VAR)
         if not url:
-            return dg.SkipReason(f"{WEBHOOK_VAR} is not set: {len(alert_outbox.pending(folder))} alert(s) kept")
+            return dg.SkipReason(f"{WEBHOOK_VAR} is not set: {kept} alert(s) kept")
         delivery = alert_outbox.deliver(folder, url, timeout)
         outcome = f"delivered {delivery.delivered} kept alert(s), {delivery.pending} still kept"
         if delivery.error:
