@@ -21,11 +21,11 @@ from botocore.config import Config
 
 from benchmarks.common import Result, Row, Sizes, median, mib, side_by_side
 from benchmarks.data import big_partition, partition_of
-from reddit_assets.archive import build_archive
-from reddit_assets.normalize import normalize
-from reddit_assets.paths import archive_object_key
-from reddit_assets.processes import free_port
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.files.archive_zip import build_archive
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets_demo.processes import free_port
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
 
 NAME = "archive_upload"

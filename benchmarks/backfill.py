@@ -24,11 +24,11 @@ import yaml
 
 from benchmarks.common import Result, Row, Sizes, median, pg_url, scratch_postgres
 from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
-from reddit_assets.demo.raw_documents import generated_raw_document
-from reddit_assets.paths import raw_file_path
-from reddit_assets.processes import free_port, start_process_group, stop_process_group
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
+from reddit_assets_demo.raw_documents import generated_raw_document
+from reddit_assets.files.paths import raw_file_path
+from reddit_assets_demo.processes import free_port, start_process_group, stop_process_group
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.storage.tables import TableStore
 
 NAME = "backfill"

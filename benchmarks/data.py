@@ -1,6 +1,6 @@
 """Generated raw documents at realistic shapes, shared by the load benchmarks (built once per process).
 
-Shapes come from reddit_assets.demo.generator: long, deep comment trees, unicode and
+Shapes come from reddit_assets_demo.generator: long, deep comment trees, unicode and
 markdown in every text, selftexts up to Reddit's 40,000 characters.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from reddit_assets.demo.raw_documents import generated_raw_document
+from reddit_assets_demo.raw_documents import generated_raw_document
 
 DAY = dt.date(2026, 11, 1)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from benchmarks.common import Result, Row, Sizes, mib, pg_url, scratch_postgres
 from benchmarks.data import DAY
-from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.demo.server import RedditServer
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets_demo.server import RedditServer
 
 NAME = "memory"
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ def _start() -> int:
 
 def scrape(url: str, name: str, raw_path: str) -> dict:
     from reddit_assets.config import SubredditConfig
-    from reddit_assets.rawfile import write_raw_file
+    from reddit_assets.files.raw_file import write_raw_file
     from reddit_assets.reddit.requestor import RequestStats
     from reddit_assets.reddit.resource import RedditResource
 

@@ -20,7 +20,7 @@ import time
 
 from benchmarks.common import Result, Row, Sizes
 from reddit_assets.config import SubredditConfig
-from reddit_assets.demo.server import RateLimit, RedditServer
+from reddit_assets_demo.server import RateLimit, RedditServer
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
 

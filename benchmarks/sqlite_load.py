@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from benchmarks.common import Result, Row, Sizes, median, rate, side_by_side
 from benchmarks.data import big_partition, partition_of, row_count, small_partitions
-from reddit_assets.normalize import normalize
+from reddit_assets.files.normalize import normalize
 from reddit_assets.storage.tables import COMMENTS_TABLE, SUBMISSIONS_TABLE, TableStore
 
 NAME = "sqlite_load"

@@ -2,11 +2,11 @@
 
 - `reddit-assets import DIR [--dry-run] [--overwrite]`: scrape files left by the old
   system (our raw files, URS subreddit scrapes) -> raw files in the data directory and
-  recorded `reddit/raw_scrape` materializations (see `reddit_assets.importer`).
+  recorded `reddit/raw_scrape` materializations (see `reddit_assets.migrate.importer`).
   Exit 0: every file good; 1: some bad (the good ones are imported); 2: usage error.
 - `reddit-assets validate-config [PATH]`: check the config file and list its entries.
 - `reddit-assets init-pools`: create the `reddit_api` pool's limit in the Dagster
-  instance if it has none (see `reddit_assets.pools`); run before the daemon starts.
+  instance if it has none (see `reddit_assets.automation.pools`); run before the daemon starts.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _usage(message: str) -> int:
 
 
 def _import_line(outcome, dry_run: bool) -> str:
-    from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+    from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
 
     if outcome.status == BAD:
         return f"BAD           {outcome.source}: {outcome.reason}"
@@ -82,7 +82,7 @@ def _import_line(outcome, dry_run: bool) -> str:
 
 
 def _print_report(report, args) -> None:
-    from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+    from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
 
     for outcome in report.outcomes:
         print(_import_line(outcome, report.dry_run))
@@ -110,8 +110,8 @@ def _print_report(report, args) -> None:
 
 
 def _import(args) -> int:
-    from reddit_assets import resources
-    from reddit_assets.importer import import_directory
+    from reddit_assets.files.paths import data_dir as configured_data_dir
+    from reddit_assets.migrate.importer import import_directory
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -124,7 +124,7 @@ def _import(args) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         return _usage(f"import: {exc}")
-    data_dir = resources.data_dir()
+    data_dir = configured_data_dir()
     options = dict(config=config, data_dir=data_dir, dry_run=args.dry_run, overwrite=args.overwrite, tz=tz)
     if args.dry_run:
         report = import_directory(root, **options)
@@ -168,7 +168,7 @@ def _init_pools(args) -> int:
         return _usage("init-pools: DAGSTER_HOME is not set; the limit is kept in that Dagster instance")
     import dagster as dg
 
-    from reddit_assets.pools import REDDIT_POOL, PoolLimitMissing, ensure_pool_limit
+    from reddit_assets.automation.pools import REDDIT_POOL, PoolLimitMissing, ensure_pool_limit
 
     with dg.DagsterInstance.get() as instance:
         try:

@@ -13,11 +13,11 @@ from reddit_assets.assets.checks import build_checks
 from reddit_assets.assets.database import build_database_tables
 from reddit_assets.assets.scrape import build_raw_scrape
 from reddit_assets.config import load_config
-from reddit_assets.executors import build_executor
-from reddit_assets.jobs import build_jobs
+from reddit_assets.automation.executors import build_executor
+from reddit_assets.automation.jobs import build_jobs
 from reddit_assets.partitions import build_partitions
-from reddit_assets.schedules import build_daily_schedule
-from reddit_assets.sensors import build_automation_sensor
+from reddit_assets.automation.schedule import build_daily_schedule
+from reddit_assets.automation.sensors import build_automation_sensor
 
 
 # We use backfill policies and partitioned asset checks on purpose; their beta/preview

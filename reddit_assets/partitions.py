@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -39,6 +40,11 @@ def build_partitions(config: AppConfig) -> dg.MultiPartitionsDefinition:
 def partition_key(date: dt.date | str, subreddit: str) -> dg.MultiPartitionKey:
     date = date.isoformat() if isinstance(date, dt.date) else date
     return dg.MultiPartitionKey({DATE_DIM: date, SUBREDDIT_DIM: subreddit})
+
+
+def partitions_of(keys: Iterable[str]) -> list[tuple[str, dt.date, str]]:
+    """(key, date, subreddit) for every key, e.g. the keys a run materializes or a check examines."""
+    return [(key, *split_partition_key(key)) for key in keys]
 
 
 def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[dt.date, str]:

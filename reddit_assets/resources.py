@@ -8,19 +8,16 @@ file and a local folder archive store under the data directory.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Mapping
 
 import dagster as dg
 
+from reddit_assets.files.paths import data_dir
 from reddit_assets.reddit.resource import RedditResource
-from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore, r2_endpoint
+from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore
+from reddit_assets.storage import tables
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.raw_files_resource import RawFilesResource
-
-
-def data_dir(env: Mapping[str, str] = os.environ) -> Path:
-    return Path(env.get("REDDIT_ASSETS_DATA_DIR") or "data").resolve()
 
 
 def _optional(env: Mapping[str, str], name: str) -> dg.EnvVar | None:
@@ -40,7 +37,8 @@ def reddit_resource(env: Mapping[str, str] = os.environ) -> RedditResource:
 
 
 def database_kind(env: Mapping[str, str] = os.environ) -> str:
-    return "postgres" if (env.get("DATABASE_URL") or "").startswith("postgres") else "sqlite"
+    """"postgres" or "sqlite", by the same rule the table store applies to DATABASE_URL."""
+    return tables.database_kind(env["DATABASE_URL"]) if env.get("DATABASE_URL") else "sqlite"
 
 
 def database_resource(env: Mapping[str, str] = os.environ) -> DatabaseResource:
@@ -56,14 +54,11 @@ def archive_store_kind(env: Mapping[str, str] = os.environ) -> str:
 def archive_store_resource(env: Mapping[str, str] = os.environ):
     if not env.get("R2_BUCKET"):
         return LocalArchiveStore(root=str(data_dir(env) / "r2"))
-    if env.get("R2_ENDPOINT_URL"):
-        endpoint = dg.EnvVar("R2_ENDPOINT_URL")
-    elif env.get("R2_ACCOUNT_ID"):
-        endpoint = r2_endpoint(env["R2_ACCOUNT_ID"])
-    else:
+    if not (env.get("R2_ENDPOINT_URL") or env.get("R2_ACCOUNT_ID")):
         raise ValueError("R2_BUCKET is set but neither R2_ENDPOINT_URL nor R2_ACCOUNT_ID is")
     return R2ArchiveStore(
-        endpoint_url=endpoint,
+        endpoint_url=_optional(env, "R2_ENDPOINT_URL"),
+        account_id=_optional(env, "R2_ACCOUNT_ID"),
         aws_access_key_id=dg.EnvVar("R2_ACCESS_KEY_ID"),
         aws_secret_access_key=dg.EnvVar("R2_SECRET_ACCESS_KEY"),
         bucket=dg.EnvVar("R2_BUCKET"),

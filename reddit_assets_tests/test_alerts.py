@@ -11,11 +11,10 @@ import dagster as dg
 import pytest
 from dagster._core.test_utils import freeze_time
 
-from reddit_assets import alert_outbox
-from reddit_assets.alerts import (
-    FRESHNESS_CHECK_KEY, WEBHOOK_VAR, build_freshness_sensor, build_pending_alerts_sensor, build_run_failure_alert, redact,
-)
-from reddit_assets.assets.common import RAW_SCRAPE
+from reddit_assets.alerts import outbox as alert_outbox
+from reddit_assets.alerts.failure import WEBHOOK_VAR, build_pending_alerts_sensor, build_run_failure_alert, redact
+from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY, build_freshness_sensor
+from reddit_assets.assets.declarations import RAW_SCRAPE
 from reddit_assets.config import load_config
 from reddit_assets.partitions import build_partitions
 from reddit_assets_tests.fixtures.reddit import utc_today
@@ -231,7 +230,7 @@ def test_freshness_sensor_records_the_check_and_alerts_on_changes(scraped, webho
 
 def test_freshness_looks_at_every_date_partition_of_a_subreddit(monkeypatch, tmp_path):
     """The newest scrape counts, even when it is of an old date among many (over 500) partitions."""
-    from reddit_assets.alerts import evaluate_freshness
+    from reddit_assets.alerts.freshness import evaluate_freshness
 
     configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "oldsub"}], start_date="2024-01-01")
     app_config = load_config()

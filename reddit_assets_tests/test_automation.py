@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from reddit_assets.config import load_config
-from reddit_assets.dagster_api import graphql
-from reddit_assets.demo.raw_documents import generated_raw_document
+from reddit_assets_demo.dagster_api import graphql
+from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets.partitions import build_partitions
-from reddit_assets.paths import archive_object_key
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 from reddit_assets_tests.harness import CLI
 

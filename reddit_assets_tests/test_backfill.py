@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from reddit_assets.dagster_api import launch_asset_backfill, wait_for_backfill
-from reddit_assets.demo.raw_documents import generated_raw_document
-from reddit_assets.paths import raw_file_path
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill
+from reddit_assets_demo.raw_documents import generated_raw_document
+from reddit_assets.files.paths import raw_file_path
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 DAYS, SUBREDDITS = 30, 20

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from reddit_assets.demo.server import RedditServer
+from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.browser.chromium import Chromium, find_chromium
 from reddit_assets_tests.browser.webserver import ROOT, dagster_webserver
 from reddit_assets_tests.fixtures.reddit import utc_today

@@ -21,9 +21,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from reddit_assets.demo.server import RedditServer
-from reddit_assets.executors import PRELOADED_MULTIPROCESS, build_executor
-from reddit_assets.processes import start_process_group, stop_process_group
+from reddit_assets_demo.server import RedditServer
+from reddit_assets.automation.executors import PRELOADED_MULTIPROCESS, build_executor
+from reddit_assets_demo.processes import start_process_group, stop_process_group
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
-from reddit_assets.alerts import FRESHNESS_CHECK_KEY
-from reddit_assets.dagster_api import graphql, wait_until_up
-from reddit_assets.demo.run import demo_environment
-from reddit_assets.processes import free_port
+from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
+from reddit_assets_demo.dagster_api import graphql, wait_until_up
+from reddit_assets_demo.run import demo_environment
+from reddit_assets_demo.processes import free_port
 from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.fixtures.webhook import wait_for_posts, webhook_server

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from reddit_assets.atomic import sha256_file
+from reddit_assets.files.atomic import sha256_file
 from reddit_assets.cli import main
 from reddit_assets.config import load_config
-from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
-from reddit_assets.rawfile import write_raw_file
-from reddit_assets.urs_format import URS_FORMAT
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
+from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets.migrate.urs_format import URS_FORMAT
 from reddit_assets_tests.harness import CLI, configure, materialization_metadata, run_job
 DAY1, DAY2, DAY3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 5)
 RAW = dg.AssetKey(["reddit", "raw_scrape"])

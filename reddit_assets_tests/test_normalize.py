@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from reddit_assets.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA, normalize
+from reddit_assets.files.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA, normalize
 
 
 def _document(submissions, comments):

@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from reddit_assets.atomic import sha256_file
-from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.demo.server import RedditServer
+from reddit_assets.files.atomic import sha256_file
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
 

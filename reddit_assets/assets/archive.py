@@ -3,12 +3,12 @@
 
 import dagster as dg
 
-from reddit_assets.archive import build_archive
-from reddit_assets.assets.common import OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY, partitions_of
+from reddit_assets.files.archive_zip import build_archive
+from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
-from reddit_assets.paths import archive_object_key
-from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets.partitions import partitions_of
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.objects import ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
@@ -31,7 +31,7 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
         The local zip is deleted only after the upload is verified."""
         store = archive_store.store()
-        for key, date, name in partitions_of(context):
+        for key, date, name in partitions_of(context.partition_keys):
             raw = load_raw_partition(raw_files, archive_store, date, name)
             submissions, comments = raw.submissions, raw.comments
             zip_path = raw_files.archive_path(date, name)

@@ -10,23 +10,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from reddit_assets.archive import ArchiveError, verify_archive
-from reddit_assets.atomic import sha256_file
-from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS, latest_materialization_metadata
+from reddit_assets.files.archive_zip import ArchiveError, verify_archive
+from reddit_assets.files.atomic import sha256_file
+from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
+from reddit_assets.assets.records import latest_materialization_metadata
 from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.partitions import split_partition_key
-from reddit_assets.paths import archive_object_key
-from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
+from reddit_assets.partitions import partitions_of
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets.files.raw_file import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.objects import ObjectStoreError
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 _MAX_LISTED = 20
-
-
-def _partitions(context: dg.AssetCheckExecutionContext):
-    return [(key, *split_partition_key(key)) for key in context.op_execution_context.partition_keys]
 
 
 def _result(problems: dict[str, str], checked: int, metadata: dict, **kwargs) -> dg.AssetCheckResult:
@@ -48,7 +45,7 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         """The raw file parses, holds as many items as it records, and has the SHA-256 its
         materialization recorded."""
         problems, metadata = {}, {}
-        partitions = _partitions(context)
+        partitions = partitions_of(context.op_execution_context.partition_keys)
         for key, date, name in partitions:
             try:
                 document, sha256 = read_raw_file_hashed(raw_files.raw_path(date, name))
@@ -72,7 +69,7 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         store = database.store()
         problems = {SUBMISSIONS: {}, COMMENTS: {}}
         metadata = {SUBMISSIONS: {}, COMMENTS: {}}
-        partitions = _partitions(context)
+        partitions = partitions_of(context.op_execution_context.partition_keys)
         for key, date, name in partitions:
             try:
                 _, submissions, comments, _ = read_normalized(raw_files.raw_path(date, name))
@@ -96,7 +93,7 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         matches the manifest inside it."""
         store = archive_store.store()
         problems, metadata = {}, {}
-        partitions = _partitions(context)
+        partitions = partitions_of(context.op_execution_context.partition_keys)
         for key, date, name in partitions:
             recorded = latest_materialization_metadata(context.instance, R2_ARCHIVE, key)
             with tempfile.TemporaryDirectory(prefix="reddit-assets-check-") as tmp:

@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from reddit_assets.assets.common import COMMENTS, OWNERS, RAW_SCRAPE, RETRY_POLICY, SUBMISSIONS, partitions_of
+from reddit_assets.assets.declarations import COMMENTS, FOLLOW_RAW_SCRAPE, OWNERS, RAW_SCRAPE, RETRY_POLICY, SUBMISSIONS
 from reddit_assets.assets.raw_source import load_raw_partition
-from reddit_assets.sensors import FOLLOW_RAW_SCRAPE
+from reddit_assets.partitions import partitions_of
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.raw_files_resource import RawFilesResource
@@ -29,7 +29,7 @@ def build_database_tables(partitions_def: dg.PartitionsDefinition, db_kind: str)
         in one transaction. Never calls Reddit; restores a missing raw file from its archive."""
         store = database.store()
         store.ensure_schema()
-        for key, date, name in partitions_of(context):
+        for key, date, name in partitions_of(context.partition_keys):
             raw = load_raw_partition(raw_files, archive_store, date, name)
             if raw.restored_from:
                 context.log.info(f"{key}: raw file restored from archive {raw.restored_from}")

@@ -14,10 +14,10 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from reddit_assets.archive import ArchiveError, extract_raw
-from reddit_assets.normalize import normalize
-from reddit_assets.paths import archive_object_key
-from reddit_assets.rawfile import RawFileError, read_raw_file_hashed
+from reddit_assets.files.archive_zip import ArchiveError, extract_raw
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets.files.raw_file import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
-from reddit_assets.assets.common import OWNERS, RAW_SCRAPE, REDDIT_POOL, RETRY_POLICY
+from reddit_assets.assets.declarations import OWNERS, RAW_SCRAPE, REDDIT_POOL, RETRY_POLICY
 from reddit_assets.config import AppConfig, SubredditConfig
 from reddit_assets.partitions import split_partition_key
-from reddit_assets.preview import top_posts_markdown
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.files.preview import top_posts_markdown
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
 from reddit_assets.reddit.scraper import SubredditUnavailable

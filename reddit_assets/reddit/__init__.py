@@ -1,0 +1,1 @@
+"""Talking to Reddit: the PRAW resource, the counting requestor, the scraper, serialization of what Reddit sent."""

@@ -84,11 +84,6 @@ class R2ArchiveStore(S3Resource):
     def _is_dagster_maintained(cls) -> bool:
         return False
 
-    @staticmethod
-    def r2_endpoint(account_id: str) -> str:
-        """``https://<account_id>.r2.cloudflarestorage.com``."""
-        return r2_endpoint(account_id)
-
     def resolved_endpoint_url(self) -> str | None:
         """endpoint_url if set, else the R2 endpoint of account_id, else None (AWS S3)."""
         if self.endpoint_url:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reddit_assets.atomic import atomic_file, copy_hashing, sha256_file
+from reddit_assets.files.atomic import atomic_file, copy_hashing, sha256_file
 
 MiB = 1 << 20
 DEFAULT_PART_SIZE = 16 * MiB

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from reddit_assets import paths
+from reddit_assets.files import paths
 
 
 class RawFilesResource(dg.ConfigurableResource):

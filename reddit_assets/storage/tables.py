@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from reddit_assets.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA
+from reddit_assets.files.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA
 
 SUBMISSIONS_TABLE = "reddit_submissions"
 COMMENTS_TABLE = "reddit_comments"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from reddit_assets.processes import free_port, start_process_group, stop_process_group
+from reddit_assets_demo.processes import free_port, start_process_group, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""`make demo` end to end: `python -m reddit_assets.demo.run` with nothing configured.
+"""`make demo` end to end: `python -m reddit_assets_demo.run` with nothing configured.
 
 It must serve the UI with all four assets materialized for today's partitions of the
 repository's subreddits.yaml, and SIGTERM (like Ctrl-C) must stop every process it started.
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from reddit_assets.config import load_config
-from reddit_assets.paths import archive_object_key
-from reddit_assets.processes import free_port
+from reddit_assets.files.paths import archive_object_key
+from reddit_assets_demo.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
     env.update(REDDIT_ASSETS_DEMO_DIR=str(root), REDDIT_ASSETS_DEMO_PORT=str(port))
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "reddit_assets.demo.run"], cwd=REPO, env=env,
+        demo = subprocess.Popen([sys.executable, "-m", "reddit_assets_demo.run"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_line(log, demo, READY, timeout=420)

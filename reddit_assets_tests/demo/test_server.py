@@ -17,8 +17,8 @@ import prawcore
 import pytest
 import requests
 
-from reddit_assets.demo.generator import day_bounds, generate_subreddit
-from reddit_assets.demo.server import RateLimit, RedditServer, ServerControl
+from reddit_assets_demo.generator import day_bounds, generate_subreddit
+from reddit_assets_demo.server import RateLimit, RedditServer, ServerControl
 
 DAY = dt.date(2024, 5, 1)
 DAY_START, DAY_END = day_bounds(DAY)
@@ -384,7 +384,7 @@ def test_generator_is_deterministic_and_realistic():
 
 def test_command_line_serves_until_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reddit_assets.demo.server", "--port", "0", "--subreddits", "one,two",
+        [sys.executable, "-m", "reddit_assets_demo.server", "--port", "0", "--subreddits", "one,two",
          "--submissions", "5"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -10,7 +10,7 @@ import threading
 import psycopg
 import pytest
 
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_tests.faults.pg import wait_for_copy, wait_until_gone
 from reddit_assets_tests.faults.servers import TcpProxy
 from reddit_assets_tests.faults.support import (

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from dagster._core.errors import DagsterUnknownPartitionError
 
 from reddit_assets.config import ConfigError
-from reddit_assets.demo.generator import generate_subreddit
+from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_tests.faults.support import (
     DAGSTER,
     data_dir,

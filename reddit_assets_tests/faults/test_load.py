@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from reddit_assets.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
+from reddit_assets_demo.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_tests.faults.support import data_dir, raw_path, today
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 from reddit_assets_tests.harness import CLI

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.archive import build_archive, verify_archive
-from reddit_assets.normalize import normalize
-from reddit_assets.rawfile import read_raw_file, write_raw_file
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets.files.archive_zip import build_archive, verify_archive
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.raw_file import read_raw_file, write_raw_file
 from reddit_assets_tests.faults.support import (
     PYTHON,
     RAW_SCRAPE,

@@ -6,7 +6,7 @@ import json
 import dagster as dg
 import pytest
 
-from reddit_assets.rawfile import write_raw_file
+from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_tests.faults.support import (
     failure_messages,
     key,

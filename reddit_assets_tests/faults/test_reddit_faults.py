@@ -8,7 +8,7 @@ file, a temporary file, or a changed old file, and other partitions are unaffect
 
 import pytest
 
-from reddit_assets.demo.generator import generate_subreddit
+from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_tests.faults.support import (
     RAW_SCRAPE,
     data_dir,

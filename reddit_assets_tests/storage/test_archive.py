@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from reddit_assets.archive import (
+from reddit_assets.files.archive_zip import (
     ARCHIVE_FORMAT,
     ArchiveError,
     build_archive,
@@ -21,10 +21,10 @@ from reddit_assets.archive import (
     read_manifest,
     verify_archive,
 )
-from reddit_assets.atomic import sha256_file
-from reddit_assets.normalize import normalize
-from reddit_assets.paths import local_archive_path, raw_file_path
-from reddit_assets.rawfile import read_raw_file, write_raw_file
+from reddit_assets.files.atomic import sha256_file
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.paths import local_archive_path, raw_file_path
+from reddit_assets.files.raw_file import read_raw_file, write_raw_file
 
 DATE = dt.date(2026, 11, 27)
 SUBREDDIT = "CreditCardsIndia"

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from reddit_assets.normalize import normalize
+from reddit_assets.files.normalize import normalize
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.tables import (
     COMMENTS,

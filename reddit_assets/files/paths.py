@@ -6,6 +6,8 @@ Paths are built only from a parsed date and a validated subreddit name.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from reddit_assets.config import is_valid_subreddit_name
@@ -15,6 +17,11 @@ def _checked(name: str) -> str:
     if not is_valid_subreddit_name(name):
         raise ValueError(f"{name!r} is not a subreddit name")
     return name
+
+
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """The root of raw files and local archives: `$REDDIT_ASSETS_DATA_DIR`, default `./data`."""
+    return Path(env.get("REDDIT_ASSETS_DATA_DIR") or "data").resolve()
 
 
 def raw_file_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:

@@ -8,7 +8,7 @@ In-process::
 
 Command line (serves until Ctrl-C or SIGTERM)::
 
-    python -m reddit_assets.demo.server --port 8080 --subreddits a,b,c
+    python -m reddit_assets_demo.server --port 8080 --subreddits a,b,c
 
 Endpoints: ``POST /api/v1/access_token``, ``/api/v1/revoke_token``, ``GET /api/v1/me``,
 ``GET /r/{sub}[/hot|new|top|controversial|rising|search|comments]``, ``GET /r/{sub}/about``,
@@ -57,7 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from reddit_assets.demo.generator import SubredditData, author_fullname, generate_subreddit
+from reddit_assets_demo.generator import SubredditData, author_fullname, generate_subreddit
 
 __all__ = ["RedditServer", "RateLimit", "Fault", "ServerControl", "SUBREDDIT_STATES", "main"]
 
@@ -1416,7 +1416,7 @@ def _names(text: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reddit_assets.demo.server",
+    parser = argparse.ArgumentParser(prog="python -m reddit_assets_demo.server",
                                      description="Serve generated Reddit data through a Reddit-compatible API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")

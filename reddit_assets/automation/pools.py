@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from reddit_assets.assets.common import REDDIT_POOL
+from reddit_assets.assets.declarations import REDDIT_POOL
 
 
 class PoolLimitMissing(Exception):

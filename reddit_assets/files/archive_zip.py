@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reddit_assets.atomic import BadFileError, WrittenFile, atomic_file, copy_hashing, sha256_file
+from reddit_assets.files.atomic import BadFileError, WrittenFile, atomic_file, copy_hashing, sha256_file
 
 ARCHIVE_FORMAT = "reddit_assets/archive@1"
 MANIFEST_NAME = "manifest.json"

@@ -30,14 +30,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from reddit_assets.assets.common import RAW_SCRAPE, latest_materialization_metadata
-from reddit_assets.atomic import fsync_dir, sha256_file
+from reddit_assets.assets.declarations import RAW_SCRAPE
+from reddit_assets.assets.records import latest_materialization_metadata
+from reddit_assets.files.atomic import fsync_dir, sha256_file
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
-from reddit_assets.normalize import normalize
+from reddit_assets.files.normalize import normalize
 from reddit_assets.partitions import partition_key
-from reddit_assets.paths import raw_file_path
-from reddit_assets.rawfile import RAW_FORMAT, RawFileError, validate_raw_document, write_raw_file
-from reddit_assets.urs_format import URS_FORMAT, UrsFormatError, convert_urs_subreddit, date_from_folder, urs_kind
+from reddit_assets.files.paths import raw_file_path
+from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, validate_raw_document, write_raw_file
+from reddit_assets.migrate.urs_format import URS_FORMAT, UrsFormatError, convert_urs_subreddit, date_from_folder, urs_kind
 
 IMPORTED, REPLACED, PRESENT, BAD, CONFLICT, SKIPPED = "imported", "replaced", "present", "bad", "conflict", "skipped"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from reddit_assets.alerts import FRESHNESS_CHECK_KEY
-from reddit_assets.assets.common import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
+from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
+from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
 from reddit_assets.config import Flags
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from reddit_assets.demo.generator import generate_subreddit
+from reddit_assets_demo.generator import generate_subreddit
 
 
 def generated_raw_document(name: str, day: dt.date, **generator_kwargs) -> dict:

@@ -18,11 +18,11 @@ from pathlib import Path
 import dagster as dg
 
 from reddit_assets.config import load_config
-from reddit_assets.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
-from reddit_assets.demo.generator import generate_subreddit
-from reddit_assets.demo.server import RedditServer
-from reddit_assets.pools import ensure_pool_limit
-from reddit_assets.processes import start_process_group, stop_process_group
+from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets_demo.server import RedditServer
+from reddit_assets.automation.pools import ensure_pool_limit
+from reddit_assets_demo.processes import start_process_group, stop_process_group
 
 ASSETS = [["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
 # Settings that would point the demo at production parts; the demo runs without them.

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from reddit_assets.atomic import BadFileError, WrittenFile, atomic_file
+from reddit_assets.files.atomic import BadFileError, WrittenFile, atomic_file
 
 RAW_FORMAT = "reddit_assets/raw-scrape@1"
 _REQUIRED = ("subreddit", "date", "settings", "scraped_at", "api_requests", "submissions", "comments")

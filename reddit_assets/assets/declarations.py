@@ -1,0 +1,25 @@
+"""What an asset declares about itself: keys, retry policy, pool, owners, automation condition."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+RAW_SCRAPE = dg.AssetKey(["reddit", "raw_scrape"])
+SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])
+COMMENTS = dg.AssetKey(["reddit", "comments"])
+R2_ARCHIVE = dg.AssetKey(["reddit", "r2_archive"])
+
+# The seed's max_retries=2, with exponential backoff (2 s, then 4 s, each +/- jitter).
+RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+REDDIT_POOL = "reddit_api"
+OWNERS = ["team:data-engineering"]
+
+# Like AutomationCondition.eager(), but for every date partition, not only the latest:
+# a raw file scraped, imported or restored for any day is loaded and archived.
+FOLLOW_RAW_SCRAPE = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("follows reddit/raw_scrape, any day")
