@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     failed = False
     load = os.getloadavg()
-    print(f"benchmarks: {', '.join(names)} ({'quick' if args.quick else 'full'} sizes, {sizes.reps} reps; "
-          f"{os.cpu_count()} CPUs, load average {load[0]:.2f} at start)", flush=True)
+    print(
+        f"benchmarks: {', '.join(names)} ({'quick' if args.quick else 'full'} sizes, {sizes.reps} reps; "
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} at start)",
+        flush=True,
+    )
     for name in names:
         t0 = time.perf_counter()
         print(f"  {name} ...", flush=True)
@@ -42,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             traceback.print_exc()
             message = f"{type(exc).__name__}: {exc}"
-            result = Result(rows=[Row(name, "FAILED (see notes)", "-", "-", None, "-", False)],
-                            notes=[f"{name} FAILED: {message[:2000]}"])
+            result = Result(
+                rows=[Row(name, "FAILED (see notes)", "-", "-", None, "-", False)],
+                notes=[f"{name} FAILED: {message[:2000]}"],
+            )
         rows.extend(result.rows)
         notes.extend(result.notes)
         print(f"  {name} done in {time.perf_counter() - t0:.0f} s", flush=True)

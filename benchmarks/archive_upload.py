@@ -24,9 +24,9 @@ from benchmarks.data import big_partition, partition_of
 from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.normalize import normalize
 from reddit_assets.files.paths import archive_object_key
-from reddit_assets_demo.processes import free_port
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
+from reddit_assets_demo.processes import free_port
 
 NAME = "archive_upload"
 BUCKET = "bench-archives"
@@ -44,7 +44,9 @@ while True:
 @contextlib.contextmanager
 def _moto_server():
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -75,8 +77,9 @@ def run(sizes: Sizes) -> Result:
         root = Path(tmp)
         raw = write_raw_file(root / f"{subreddit}.json", document)
         submissions, comments = normalize(document)
-        plain = boto3.session.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                               config=Config(s3={"addressing_style": "path"}), **KEYS)
+        plain = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(s3={"addressing_style": "path"}), **KEYS
+        )
         plain.create_bucket(Bucket=BUCKET)
         store = R2ArchiveStore(endpoint_url=endpoint, bucket=BUCKET, **KEYS).store()
         key = archive_object_key(date, subreddit)
@@ -105,8 +108,17 @@ def run(sizes: Sizes) -> Result:
     ours_rate = size / median(times["ours"])
     base_rate = size / median(times["upload_file"])
     label = f"Archive {mib(raw.size)} raw -> {mib(size)} zip"
-    result.rows.append(Row(label, "MiB/s, build+put_verified vs upload_file", f"{ours_rate / 2**20:.1f} MiB/s",
-                           f"{base_rate / 2**20:.1f} MiB/s", ours_rate / base_rate, ">= 0.8", ours_rate / base_rate >= 0.8))
+    result.rows.append(
+        Row(
+            label,
+            "MiB/s, build+put_verified vs upload_file",
+            f"{ours_rate / 2**20:.1f} MiB/s",
+            f"{base_rate / 2**20:.1f} MiB/s",
+            ours_rate / base_rate,
+            ">= 0.8",
+            ours_rate / base_rate >= 0.8,
+        )
+    )
     result.notes.append(
         f"Archive: ours median {median(times['ours']):.2f} s = build_archive {median(build_s):.2f} s"
         f" + put_verified {median(upload_s):.2f} s (upload + HEAD + full read-back);"

@@ -24,12 +24,12 @@ import yaml
 
 from benchmarks.common import Result, Row, Sizes, median, pg_url, scratch_postgres
 from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
-from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets.files.paths import raw_file_path
-from reddit_assets_demo.processes import free_port, start_process_group, stop_process_group
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.storage.tables import TableStore
+from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
+from reddit_assets_demo.processes import free_port, start_process_group, stop_process_group
+from reddit_assets_demo.raw_documents import generated_raw_document
 
 NAME = "backfill"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,10 @@ def _dagster_dev(env: dict[str, str], home: Path, log_path: Path):
     with open(log_path, "wb") as log:
         process = start_process_group(
             [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO_ROOT, env={**env, "DAGSTER_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env={**env, "DAGSTER_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             base_url = f"http://127.0.0.1:{port}"
@@ -104,7 +107,10 @@ def run(sizes: Sizes) -> Result:
     names = [f"bench{i:02d}" for i in range(n_subreddits)]
     dates = [START + dt.timedelta(days=i) for i in range(days)]
     result = Result()
-    with tempfile.TemporaryDirectory(prefix="reddit-bench-backfill-") as tmp, scratch_postgres("reddit_bench_backfill") as database:
+    with (
+        tempfile.TemporaryDirectory(prefix="reddit-bench-backfill-") as tmp,
+        scratch_postgres("reddit_bench_backfill") as database,
+    ):
         root = Path(tmp)
         data_dir = root / "data"
         config = root / "subreddits.yaml"
@@ -112,7 +118,9 @@ def run(sizes: Sizes) -> Result:
         raw_bytes = rows = 0
         for day in dates:
             for name in names:
-                document = generated_raw_document(name, day, n_submissions=25, comments_per_submission=(0, 60), popular_threads=0)
+                document = generated_raw_document(
+                    name, day, n_submissions=25, comments_per_submission=(0, 60), popular_threads=0
+                )
                 raw_bytes += write_raw_file(raw_file_path(data_dir, day, name), document).size
                 rows += len(document["submissions"]) + len(document["comments"])
         keys = [f"{day.isoformat()}|{name}" for day in dates for name in names]
@@ -128,9 +136,16 @@ def run(sizes: Sizes) -> Result:
                     store.replace_partition(day, name, submissions, comments)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-        env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data_dir), DATABASE_URL=url,
-                   REDDIT_CLIENT_ID="bench", REDDIT_CLIENT_SECRET="bench", REDDIT_USER_AGENT="reddit_assets benchmark",
-                   REDDIT_OAUTH_URL="http://127.0.0.1:9", REDDIT_URL="http://127.0.0.1:9")  # never called
+        env.update(
+            REDDIT_ASSETS_CONFIG=str(config),
+            REDDIT_ASSETS_DATA_DIR=str(data_dir),
+            DATABASE_URL=url,
+            REDDIT_CLIENT_ID="bench",
+            REDDIT_CLIENT_SECRET="bench",
+            REDDIT_USER_AGENT="reddit_assets benchmark",
+            REDDIT_OAUTH_URL="http://127.0.0.1:9",
+            REDDIT_URL="http://127.0.0.1:9",
+        )  # never called
         loop_times = [_timed(loop)]
         t0 = time.perf_counter()
         with _dagster_dev(env, root / "dagster_home", root / "dagster.log") as base_url:
@@ -154,8 +169,18 @@ def run(sizes: Sizes) -> Result:
     loop_s = median(loop_times)
     runs = len(status["runs"])
     label = f"Backfill {days} d x {n_subreddits} subs ({rows:,} rows)"
-    result.rows.append(Row(label, "wall s, backfill vs Python loop", f"{backfill_s:.1f} s", f"{loop_s:.1f} s",
-                           backfill_s / loop_s, "<= 2", backfill_s / loop_s <= 2, ratio_text=f"{backfill_s / loop_s:.2f}x"))
+    result.rows.append(
+        Row(
+            label,
+            "wall s, backfill vs Python loop",
+            f"{backfill_s:.1f} s",
+            f"{loop_s:.1f} s",
+            backfill_s / loop_s,
+            "<= 2",
+            backfill_s / loop_s <= 2,
+            ratio_text=f"{backfill_s / loop_s:.2f}x",
+        )
+    )
     result.rows.append(Row(label, "runs launched by the backfill", str(runs), "-", None, "-", None))
     result.notes.append(
         f"Backfill: {len(keys)} partitions, {raw_bytes / 2**20:.1f} MiB of raw files, {rows:,} rows; one backfill, "

@@ -45,8 +45,9 @@ class Sizes:
     reps: int
 
 
-def side_by_side(variants: dict[str, Callable[[], float | None]], reps: int,
-                 setup: Callable[[str], None] | None = None) -> dict[str, list[float]]:
+def side_by_side(
+    variants: dict[str, Callable[[], float | None]], reps: int, setup: Callable[[str], None] | None = None
+) -> dict[str, list[float]]:
     """Run every variant `reps` times, interleaved, rotating the order each round.
 
     A variant returns its own elapsed seconds (to leave set-up out) or None to be timed whole.
@@ -55,7 +56,7 @@ def side_by_side(variants: dict[str, Callable[[], float | None]], reps: int,
     names = list(variants)
     times: dict[str, list[float]] = {name: [] for name in names}
     for rep in range(reps):
-        order = names[rep % len(names):] + names[: rep % len(names)]
+        order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
             if setup is not None:
                 setup(name)
@@ -116,8 +117,15 @@ def scratch_postgres(prefix: str) -> Iterator[str]:
 def format_table(rows: list[Row]) -> str:
     header = ("benchmark", "figure", "ours", "baseline", "ratio", "goal", "met")
     cells = [header] + [
-        (r.bench, r.figure, r.ours, r.baseline, r.ratio_cell(), r.goal,
-         "-" if r.met is None else ("yes" if r.met else "NO"))
+        (
+            r.bench,
+            r.figure,
+            r.ours,
+            r.baseline,
+            r.ratio_cell(),
+            r.goal,
+            "-" if r.met is None else ("yes" if r.met else "NO"),
+        )
         for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]

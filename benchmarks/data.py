@@ -20,26 +20,33 @@ def _trimmed(document: dict, n_comments: int) -> dict:
     return {**document, "comments": document["comments"][:n_comments]}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def big_partition(n_submissions: int, n_comments: int) -> dict:
     """One subreddit-day of `n_submissions` submissions and exactly `n_comments` comments."""
     per = max(1, n_comments // n_submissions)
     document = generated_raw_document(
-        "BenchBig", DAY, n_submissions=n_submissions, comments_per_submission=(0, int(per * 3.3)),
-        popular_threads=3, popular_comments=(per * 5, per * 15),
+        "BenchBig",
+        DAY,
+        n_submissions=n_submissions,
+        comments_per_submission=(0, int(per * 3.3)),
+        popular_threads=3,
+        popular_comments=(per * 5, per * 15),
     )
     return _trimmed(document, n_comments)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def small_partitions(count: int, rows: int) -> tuple[dict, ...]:
     """`count` subreddit-days (one subreddit, consecutive days) of exactly `rows` rows each."""
     n_submissions = max(1, rows // 100)
     documents = []
     for i in range(count):
         document = generated_raw_document(
-            "BenchSmall", DAY + dt.timedelta(days=i), n_submissions=n_submissions,
-            comments_per_submission=(130, 260), popular_threads=0,
+            "BenchSmall",
+            DAY + dt.timedelta(days=i),
+            n_submissions=n_submissions,
+            comments_per_submission=(130, 260),
+            popular_threads=0,
         )
         documents.append(_trimmed(document, rows - n_submissions))
     return tuple(documents)

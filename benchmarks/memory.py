@@ -27,8 +27,13 @@ GOAL = 4.0
 
 
 def _child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory_child", *args], cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory_child", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"memory child {args[0]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -38,7 +43,10 @@ def run(sizes: Sizes) -> Result:
     counts = (5_000, 10_000) if sizes.quick else (25_000, 50_000, 100_000)
     result = Result()
     growth = []
-    with tempfile.TemporaryDirectory(prefix="reddit-bench-memory-") as tmp, scratch_postgres("reddit_bench_memory") as database:
+    with (
+        tempfile.TemporaryDirectory(prefix="reddit-bench-memory-") as tmp,
+        scratch_postgres("reddit_bench_memory") as database,
+    ):
         for n in counts:
             name = f"benchmem{n // 1000}k"
             data = generate_subreddit(name, DAY, n_submissions=1, big_thread_comments=n, popular_threads=0)
@@ -52,16 +60,26 @@ def run(sizes: Sizes) -> Result:
             phases = {"scrape": scrape, "load SQLite": sqlite, "load PostgreSQL": postgres}
             worst_name, worst = max(phases.items(), key=lambda kv: kv[1]["peak"] - kv[1]["baseline"])
             above = worst["peak"] - worst["baseline"]
-            result.rows.append(Row(
-                f"Memory, 1 thread of {n:,} comments", f"peak RSS ({worst_name}) vs 4 x raw + base",
-                mib(worst["peak"]), f"{mib(raw)} raw + {mib(worst['baseline'])}", above / raw, f"<= {GOAL:g}", above / raw <= GOAL,
-                ratio_text=f"{above / raw:.2f}x raw",
-            ))
+            result.rows.append(
+                Row(
+                    f"Memory, 1 thread of {n:,} comments",
+                    f"peak RSS ({worst_name}) vs 4 x raw + base",
+                    mib(worst["peak"]),
+                    f"{mib(raw)} raw + {mib(worst['baseline'])}",
+                    above / raw,
+                    f"<= {GOAL:g}",
+                    above / raw <= GOAL,
+                    ratio_text=f"{above / raw:.2f}x raw",
+                )
+            )
             growth.append((n, raw, {k: v["peak"] - v["baseline"] for k, v in phases.items()}))
             result.notes.append(
                 f"Memory {n:,} comments: raw file {mib(raw)}; above baseline: "
-                + "; ".join(f"{k} {mib(v['peak'] - v['baseline'])} ({(v['peak'] - v['baseline']) / raw:.2f}x raw,"
-                            f" baseline {mib(v['baseline'])}, {v['seconds']:.1f} s)" for k, v in phases.items())
+                + "; ".join(
+                    f"{k} {mib(v['peak'] - v['baseline'])} ({(v['peak'] - v['baseline']) / raw:.2f}x raw,"
+                    f" baseline {mib(v['baseline'])}, {v['seconds']:.1f} s)"
+                    for k, v in phases.items()
+                )
                 + f"; scrape peak before write_raw_file {mib(scrape['peak_scrape'] - scrape['baseline'])};"
                 f" load SQLite peak after read + normalize {mib(sqlite['peak_normalize'] - sqlite['baseline'])};"
                 f" scrape requests {scrape['requests']} (minimum {2 + 1 + -(-max(0, n - 200) // 100)})"
@@ -69,7 +87,9 @@ def run(sizes: Sizes) -> Result:
     if len(growth) > 1:
         (n0, r0, p0), (n1, r1, p1) = growth[0], growth[-1]
         result.notes.append(
-            "Memory growth per 10,000 comments: raw file " + mib((r1 - r0) / (n1 - n0) * 10_000) + "; "
+            "Memory growth per 10,000 comments: raw file "
+            + mib((r1 - r0) / (n1 - n0) * 10_000)
+            + "; "
             + "; ".join(f"{k} {mib((p1[k] - p0[k]) / (n1 - n0) * 10_000)}" for k in p0)
         )
     return result

@@ -37,8 +37,9 @@ def scrape(url: str, name: str, raw_path: str) -> dict:
     from reddit_assets.reddit.requestor import RequestStats
     from reddit_assets.reddit.resource import RedditResource
 
-    resource = RedditResource(client_id="bench", client_secret="bench", user_agent="reddit_assets benchmark",
-                              oauth_url=url, reddit_url=url)
+    resource = RedditResource(
+        client_id="bench", client_secret="bench", user_agent="reddit_assets benchmark", oauth_url=url, reddit_url=url
+    )
     entry = SubredditConfig(name=name, category="top", n_results=1, time_filter="all")
     baseline = _start()
     started = time.perf_counter()
@@ -46,13 +47,24 @@ def scrape(url: str, name: str, raw_path: str) -> dict:
     result = resource.scrape(entry, stats)
     after_scrape = _status("VmHWM")
     document = {
-        "subreddit": name, "date": dt.date.today().isoformat(), "settings": entry.settings(),
-        "scraped_at": dt.datetime.now(dt.timezone.utc).isoformat(), "api_requests": stats.requests,
-        "submissions": result.submissions, "comments": result.comments,
+        "subreddit": name,
+        "date": dt.date.today().isoformat(),
+        "settings": entry.settings(),
+        "scraped_at": dt.datetime.now(dt.UTC).isoformat(),
+        "api_requests": stats.requests,
+        "submissions": result.submissions,
+        "comments": result.comments,
     }
     written = write_raw_file(Path(raw_path), document)
-    return {"baseline": baseline, "peak": _status("VmHWM"), "peak_scrape": after_scrape, "seconds": time.perf_counter() - started,
-            "raw_bytes": written.size, "requests": stats.requests, "comments": len(result.comments)}
+    return {
+        "baseline": baseline,
+        "peak": _status("VmHWM"),
+        "peak_scrape": after_scrape,
+        "seconds": time.perf_counter() - started,
+        "raw_bytes": written.size,
+        "requests": stats.requests,
+        "comments": len(result.comments),
+    }
 
 
 def load(raw_path: str, database_url: str) -> dict:
@@ -68,8 +80,13 @@ def load(raw_path: str, database_url: str) -> dict:
     after_normalize = _status("VmHWM")
     written = store.replace_partition(dt.date.fromisoformat(header["date"]), header["subreddit"], submissions, comments)
     store.dispose()
-    return {"baseline": baseline, "peak": _status("VmHWM"), "peak_normalize": after_normalize,
-            "seconds": time.perf_counter() - started, "rows": sum(written.values())}
+    return {
+        "baseline": baseline,
+        "peak": _status("VmHWM"),
+        "peak_normalize": after_normalize,
+        "seconds": time.perf_counter() - started,
+        "rows": sum(written.values()),
+    }
 
 
 if __name__ == "__main__":

@@ -116,25 +116,45 @@ class _Shape:
 def run(sizes: Sizes) -> Result:
     result = Result()
     if sizes.quick:
-        shapes = [("1 x (100 + 20,000)", [big_partition(100, 20_000)]), ("20 x 2,000", list(small_partitions(20, 2_000)))]
+        shapes = [
+            ("1 x (100 + 20,000)", [big_partition(100, 20_000)]),
+            ("20 x 2,000", list(small_partitions(20, 2_000))),
+        ]
         sample = 4_000
     else:
-        shapes = [("1 x (1,000 + 200,000)", [big_partition(1_000, 200_000)]), ("100 x 2,000", list(small_partitions(100, 2_000)))]
+        shapes = [
+            ("1 x (1,000 + 200,000)", [big_partition(1_000, 200_000)]),
+            ("100 x 2,000", list(small_partitions(100, 2_000))),
+        ]
         sample = 20_000
     with scratch_postgres("reddit_bench_pg") as database:
         for label, documents in shapes:
             shape = _Shape(label, documents, database, sample)
             try:
-                times = side_by_side({"ours": shape.ours, "copy": shape.copy, "row": shape.row_by_row}, sizes.reps, shape.truncate)
+                times = side_by_side(
+                    {"ours": shape.ours, "copy": shape.copy, "row": shape.row_by_row}, sizes.reps, shape.truncate
+                )
             finally:
                 shape.close()
             ours = shape.rows / median(times["ours"])
             copy = shape.rows / median(times["copy"])
             row = shape.sample_rows / median(times["row"])
             bench = f"PG load {label} rows"
-            result.rows.append(Row(bench, "rows/s vs raw COPY", rate(ours), rate(copy), ours / copy, ">= 0.5", ours / copy >= 0.5))
-            result.rows.append(Row(bench, "rows/s vs row-by-row INSERT", rate(ours), rate(row), ours / row, ">= 20", ours / row >= 20,
-                                   ratio_text=f"{ours / row:.1f}x"))
+            result.rows.append(
+                Row(bench, "rows/s vs raw COPY", rate(ours), rate(copy), ours / copy, ">= 0.5", ours / copy >= 0.5)
+            )
+            result.rows.append(
+                Row(
+                    bench,
+                    "rows/s vs row-by-row INSERT",
+                    rate(ours),
+                    rate(row),
+                    ours / row,
+                    ">= 20",
+                    ours / row >= 20,
+                    ratio_text=f"{ours / row:.1f}x",
+                )
+            )
             result.notes.append(
                 f"PG load {label}: ours median {median(times['ours']):.2f} s = normalize {median(shape.normalize_seconds):.2f} s"
                 f" + replace_partition {median(shape.load_seconds):.2f} s (alone: {median(times['copy']) / median(shape.load_seconds):.2f}"

@@ -20,9 +20,9 @@ import time
 
 from benchmarks.common import Result, Row, Sizes
 from reddit_assets.config import SubredditConfig
-from reddit_assets_demo.server import RateLimit, RedditServer
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
+from reddit_assets_demo.server import RateLimit, RedditServer
 
 NAME = "scrape_rate"
 N_RESULTS = 50
@@ -32,21 +32,32 @@ LISTING_PAGE = 100
 def run(sizes: Sizes) -> Result:
     n_subreddits, budget = (2, RateLimit(40, 4.0)) if sizes.quick else (6, RateLimit(100, 10.0))
     names = [f"benchrate{i}" for i in range(n_subreddits)]
-    day = dt.datetime.now(dt.timezone.utc).date()
-    generator = {"n_submissions": 60, "comments_per_submission": (0, 150), "popular_threads": 3,
-                 "popular_comments": (400, 1200)}
+    day = dt.datetime.now(dt.UTC).date()
+    generator = {
+        "n_submissions": 60,
+        "comments_per_submission": (0, 150),
+        "popular_threads": 3,
+        "popular_comments": (400, 1200),
+    }
     result = Result()
     with RedditServer(names, day=day, generator_kwargs={**generator, "max_depth": 9}, rate_limit=budget) as server:
         # Trees must fit the rendered depth, or "continue this thread" requests would be needed.
         assert server.max_comment_depth >= 10
         data = {name: server.subreddit_data(name) for name in names}  # generated before the clock starts
-        resource = RedditResource(client_id="bench", client_secret="bench", user_agent="reddit_assets benchmark",
-                                  oauth_url=server.url, reddit_url=server.url)
+        resource = RedditResource(
+            client_id="bench",
+            client_secret="bench",
+            user_agent="reddit_assets benchmark",
+            oauth_url=server.url,
+            reddit_url=server.url,
+        )
         sent = minimum = submissions = comments = expected_comments = waited_429 = 0
         start = time.perf_counter()
         for name in names:
             stats = RequestStats()
-            scraped = resource.scrape(SubredditConfig(name=name, category="top", n_results=N_RESULTS, time_filter="all"), stats)
+            scraped = resource.scrape(
+                SubredditConfig(name=name, category="top", n_results=N_RESULTS, time_filter="all"), stats
+            )
             sent += stats.requests
             waited_429 += stats.rate_limited
             submissions += len(scraped.submissions)
@@ -63,10 +74,28 @@ def run(sizes: Sizes) -> Result:
     bound = sent / budget_rate
     tight = (math.ceil(sent / budget.requests_per_window) - 1) * budget.window_seconds
     label = f"Scrape {n_subreddits} subs x {N_RESULTS} posts, full trees"
-    result.rows.append(Row(label, "requests per submission vs minimum", f"{sent / submissions:.3f}", f"{minimum / submissions:.3f}",
-                           sent / minimum, "<= 1.10", sent / minimum <= 1.10))
-    result.rows.append(Row(label, f"wall s vs budget bound ({budget.requests_per_window}/{budget.window_seconds:.0f} s)",
-                           f"{wall:.1f} s", f"{bound:.1f} s", bound / wall, ">= 0.9", bound / wall >= 0.9))
+    result.rows.append(
+        Row(
+            label,
+            "requests per submission vs minimum",
+            f"{sent / submissions:.3f}",
+            f"{minimum / submissions:.3f}",
+            sent / minimum,
+            "<= 1.10",
+            sent / minimum <= 1.10,
+        )
+    )
+    result.rows.append(
+        Row(
+            label,
+            f"wall s vs budget bound ({budget.requests_per_window}/{budget.window_seconds:.0f} s)",
+            f"{wall:.1f} s",
+            f"{bound:.1f} s",
+            bound / wall,
+            ">= 0.9",
+            bound / wall >= 0.9,
+        )
+    )
     result.rows.append(Row(label, "429 answers", str(throttled), "0", None, "0", throttled == 0))
     by_kind = {k: v for k, v in stats["by_kind"].items() if v}
     result.notes.append(

@@ -86,20 +86,37 @@ class _Shape:
 def run(sizes: Sizes) -> Result:
     result = Result()
     if sizes.quick:
-        shapes = [("1 x (100 + 20,000)", [big_partition(100, 20_000)]), ("20 x 2,000", list(small_partitions(20, 2_000)))]
+        shapes = [
+            ("1 x (100 + 20,000)", [big_partition(100, 20_000)]),
+            ("20 x 2,000", list(small_partitions(20, 2_000))),
+        ]
     else:
-        shapes = [("1 x (1,000 + 200,000)", [big_partition(1_000, 200_000)]), ("100 x 2,000", list(small_partitions(100, 2_000)))]
+        shapes = [
+            ("1 x (1,000 + 200,000)", [big_partition(1_000, 200_000)]),
+            ("100 x 2,000", list(small_partitions(100, 2_000))),
+        ]
     with tempfile.TemporaryDirectory(prefix="reddit-bench-sqlite-") as tmp:
         for label, documents in shapes:
             shape = _Shape(documents, Path(tmp))
             try:
-                times = side_by_side({"ours": shape.ours, "executemany": shape.executemany}, sizes.reps, shape.fresh_database)
+                times = side_by_side(
+                    {"ours": shape.ours, "executemany": shape.executemany}, sizes.reps, shape.fresh_database
+                )
             finally:
                 shape.close()
             ours = shape.rows / median(times["ours"])
             base = shape.rows / median(times["executemany"])
-            result.rows.append(Row(f"SQLite load {label} rows", "rows/s vs executemany, 1 txn", rate(ours), rate(base),
-                                   ours / base, ">= 0.5", ours / base >= 0.5))
+            result.rows.append(
+                Row(
+                    f"SQLite load {label} rows",
+                    "rows/s vs executemany, 1 txn",
+                    rate(ours),
+                    rate(base),
+                    ours / base,
+                    ">= 0.5",
+                    ours / base >= 0.5,
+                )
+            )
             norm = median(shape.normalize_seconds)
             result.notes.append(
                 f"SQLite load {label}: ours median {median(times['ours']):.2f} s, of which normalize {norm:.2f} s;"

@@ -38,16 +38,28 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("dir", metavar="DIR", help="folder searched (recursively) for *.json scrape files")
     imp.add_argument("--dry-run", action="store_true", help="check and report only: write and record nothing")
     imp.add_argument("--overwrite", action="store_true", help="replace existing raw files whose content differs")
-    imp.add_argument("--config", metavar="PATH", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)")
-    imp.add_argument("--urs-timezone", metavar="TZ", default="UTC",
-                     help="time zone of the machine that ran URS, whose times are local (default: UTC)")
+    imp.add_argument(
+        "--config", metavar="PATH", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)"
+    )
+    imp.add_argument(
+        "--urs-timezone",
+        metavar="TZ",
+        default="UTC",
+        help="time zone of the machine that ran URS, whose times are local (default: UTC)",
+    )
 
-    val = commands.add_parser("validate-config", help="check the config file and list its entries",
-                              description="Exit 0: valid; 1: invalid (the message names the entry and field).")
-    val.add_argument("path", metavar="PATH", nargs="?", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)")
+    val = commands.add_parser(
+        "validate-config",
+        help="check the config file and list its entries",
+        description="Exit 0: valid; 1: invalid (the message names the entry and field).",
+    )
+    val.add_argument(
+        "path", metavar="PATH", nargs="?", help="config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)"
+    )
 
     commands.add_parser(
-        "init-pools", help="create the reddit_api pool's limit in the Dagster instance if it has none",
+        "init-pools",
+        help="create the reddit_api pool's limit in the Dagster instance if it has none",
         description="Create the reddit_api pool's limit in the Dagster instance ($DAGSTER_HOME) from its "
         "concurrency.pools.default_limit, unless the pool has a limit already (which is left as is), so "
         "the run queue holds scraping runs back from the first one. Safe to run at every start. "
@@ -77,7 +89,9 @@ def _import_line(outcome, dry_run: bool) -> str:
     details = f"{outcome.partition}: {outcome.submissions} submissions, {outcome.comments} comments"
     if outcome.reason:
         details += f"; {outcome.reason}"
-    details += f"; materialization {outcome.recorded}" if outcome.recorded else "; NOT recorded (partition not configured)"
+    details += (
+        f"; materialization {outcome.recorded}" if outcome.recorded else "; NOT recorded (partition not configured)"
+    )
     return f"{label:<13} {outcome.source} -> {outcome.raw_path} ({details})"
 
 
@@ -86,9 +100,14 @@ def _print_report(report, args) -> None:
 
     for outcome in report.outcomes:
         print(_import_line(outcome, report.dry_run))
-    counts = [(report.count(IMPORTED), "imported"), (report.count(REPLACED), "replaced"),
-              (report.count(PRESENT), "already present"), (report.count(BAD), "bad"),
-              (report.count(CONFLICT), "conflicts"), (report.count(SKIPPED), "skipped")]
+    counts = [
+        (report.count(IMPORTED), "imported"),
+        (report.count(REPLACED), "replaced"),
+        (report.count(PRESENT), "already present"),
+        (report.count(BAD), "bad"),
+        (report.count(CONFLICT), "conflicts"),
+        (report.count(SKIPPED), "skipped"),
+    ]
     summary = ", ".join(f"{n} {what}" for n, what in counts if n) or "no *.json files found"
     print(f"\n{summary}" + (" (dry run: nothing written or recorded)" if report.dry_run else ""))
     if report.unconfigured:
@@ -103,7 +122,7 @@ def _print_report(report, args) -> None:
         earliest = min(str(o.partition).split("|")[0] for o in report.outcomes if o.source in report.before_start)
         print(
             f"\nBEFORE start_date {report.start_date}: {len(report.before_start)} file(s), the earliest for {earliest}.\n"
-            f"  Set start_date: \"{earliest}\" in subreddits.yaml and run the import again to record them."
+            f'  Set start_date: "{earliest}" in subreddits.yaml and run the import again to record them.'
         )
     if report.failed:
         print(f"\n{len(report.failed)} file(s) not imported; see the BAD and CONFLICT lines above.")
@@ -130,8 +149,10 @@ def _import(args) -> int:
         report = import_directory(root, **options)
     else:
         if not os.environ.get("DAGSTER_HOME"):
-            return _usage("import: DAGSTER_HOME is not set; the import records materializations in that "
-                          "Dagster instance (use --dry-run to check the files only)")
+            return _usage(
+                "import: DAGSTER_HOME is not set; the import records materializations in that "
+                "Dagster instance (use --dry-run to check the files only)"
+            )
         import dagster as dg
 
         with dg.DagsterInstance.get() as instance:
@@ -149,7 +170,9 @@ def _validate_config(args) -> int:
         return 1
     flags = " ".join(f"{k}={str(v).lower()}" for k, v in config.flags.model_dump().items())
     print(f"{path}: valid, {len(config.subreddits)} subreddit(s)")
-    print(f"start_date {config.start_date}, schedule {config.schedule.cron!r} {config.schedule.timezone}, flags: {flags}")
+    print(
+        f"start_date {config.start_date}, schedule {config.schedule.cron!r} {config.schedule.timezone}, flags: {flags}"
+    )
     width = max(len(s.name) for s in config.subreddits)
     for entry in config.subreddits:
         parts = [f"category={entry.category}"]

@@ -91,9 +91,7 @@ class SubredditConfig(_Strict):
     @classmethod
     def _check_name(cls, value: object) -> str:
         if not is_valid_subreddit_name(value):
-            raise ValueError(
-                f"{value!r} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores"
-            )
+            raise ValueError(f"{value!r} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores")
         return value  # type: ignore[return-value]
 
     @model_validator(mode="after")

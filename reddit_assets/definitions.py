@@ -12,20 +12,21 @@ from reddit_assets.assets.archive import build_r2_archive
 from reddit_assets.assets.checks import build_checks
 from reddit_assets.assets.database import build_database_tables
 from reddit_assets.assets.scrape import build_raw_scrape
-from reddit_assets.config import load_config
 from reddit_assets.automation.executors import build_executor
 from reddit_assets.automation.jobs import build_jobs
-from reddit_assets.partitions import build_partitions
 from reddit_assets.automation.schedule import build_daily_schedule
 from reddit_assets.automation.sensors import build_automation_sensor
-
+from reddit_assets.config import load_config
+from reddit_assets.partitions import build_partitions
 
 # We use backfill policies and partitioned asset checks on purpose; their beta/preview
 # notices would otherwise repeat in every run's log.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 # daily_scrape_job mixes one-partition scrapes with batched loads; one partition per run is what we want.
-warnings.filterwarnings("ignore", message="Asset job daily_scrape_job materializes assets with varying BackfillPolicies")
+warnings.filterwarnings(
+    "ignore", message="Asset job daily_scrape_job materializes assets with varying BackfillPolicies"
+)
 
 
 def build_definitions() -> dg.Definitions:

@@ -8,14 +8,14 @@ file and a local folder archive store under the data directory.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import dagster as dg
 
 from reddit_assets.files.paths import data_dir
 from reddit_assets.reddit.resource import RedditResource
-from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore
 from reddit_assets.storage import tables
+from reddit_assets.storage.archive_store_resource import LocalArchiveStore, R2ArchiveStore
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
@@ -37,7 +37,7 @@ def reddit_resource(env: Mapping[str, str] = os.environ) -> RedditResource:
 
 
 def database_kind(env: Mapping[str, str] = os.environ) -> str:
-    """"postgres" or "sqlite", by the same rule the table store applies to DATABASE_URL."""
+    """ "postgres" or "sqlite", by the same rule the table store applies to DATABASE_URL."""
     return tables.database_kind(env["DATABASE_URL"]) if env.get("DATABASE_URL") else "sqlite"
 
 

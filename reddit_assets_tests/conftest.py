@@ -1,17 +1,26 @@
 """Shared fixtures: each real server the tests talk to lives in its own module."""
 
+import pytest
+
 pytest_plugins = [
     "reddit_assets_tests.fixtures.postgres",
     "reddit_assets_tests.fixtures.s3",
     "reddit_assets_tests.fixtures.reddit",
 ]
 
-import pytest
 
 # Fixtures that start or need a server: a test that asks for one is in the integration tier.
 SERVER_FIXTURES = {
-    "reddit_server", "s3_server", "s3_endpoint", "s3_client", "s3_bucket", "dead_s3_endpoint",
-    "postgres_server", "postgres_database", "postgres_url", "postgres_url_psycopg2",
+    "reddit_server",
+    "s3_server",
+    "s3_endpoint",
+    "s3_client",
+    "s3_bucket",
+    "dead_s3_endpoint",
+    "postgres_server",
+    "postgres_database",
+    "postgres_url",
+    "postgres_url_psycopg2",
 }
 
 # Parameters that select a server-backed variant (fixtures fetched with request.getfixturevalue).

@@ -14,13 +14,30 @@ from reddit_assets.partitions import partition_key
 # The package's console script, as installed in this virtual environment.
 CLI = Path(sys.executable).parent / "reddit-assets"
 ALL_ASSETS = ["reddit/raw_scrape", "reddit/submissions", "reddit/comments", "reddit/r2_archive"]
-PRODUCTION_VARS = ("DATABASE_URL", "R2_ENDPOINT_URL", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET",
-                   "REDDIT_USERNAME", "REDDIT_PASSWORD")
+PRODUCTION_VARS = (
+    "DATABASE_URL",
+    "R2_ENDPOINT_URL",
+    "R2_ACCOUNT_ID",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "R2_BUCKET",
+    "REDDIT_USERNAME",
+    "REDDIT_PASSWORD",
+)
 
 
-def configure(monkeypatch, tmp_path: Path, *, reddit_url: str, subreddits: list[dict], database_url: str | None = None,
-              s3: dict | None = None, flags: dict | None = None, start_date: str = "2026-01-01",
-              reddit_secret: str = "test-secret") -> dg.Definitions:
+def configure(
+    monkeypatch,
+    tmp_path: Path,
+    *,
+    reddit_url: str,
+    subreddits: list[dict],
+    database_url: str | None = None,
+    s3: dict | None = None,
+    flags: dict | None = None,
+    start_date: str = "2026-01-01",
+    reddit_secret: str = "test-secret",
+) -> dg.Definitions:
     """Write a config file, point the environment at the given servers, and load `defs`.
 
     `s3`: {"endpoint", "bucket", "key", "secret"} for an S3-compatible archive store.
@@ -44,13 +61,20 @@ def configure(monkeypatch, tmp_path: Path, *, reddit_url: str, subreddits: list[
     if database_url:
         env["DATABASE_URL"] = database_url
     if s3:
-        env.update(R2_ENDPOINT_URL=s3["endpoint"], R2_BUCKET=s3["bucket"], R2_ACCESS_KEY_ID=s3["key"], R2_SECRET_ACCESS_KEY=s3["secret"])
+        env.update(
+            R2_ENDPOINT_URL=s3["endpoint"],
+            R2_BUCKET=s3["bucket"],
+            R2_ACCESS_KEY_ID=s3["key"],
+            R2_SECRET_ACCESS_KEY=s3["secret"],
+        )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return build_definitions()
 
 
-def run_job(defs: dg.Definitions, job: str, date, subreddit: str, instance: dg.DagsterInstance, **kwargs) -> dg.ExecuteInProcessResult:
+def run_job(
+    defs: dg.Definitions, job: str, date, subreddit: str, instance: dg.DagsterInstance, **kwargs
+) -> dg.ExecuteInProcessResult:
     return defs.resolve_job_def(job).execute_in_process(
         partition_key=partition_key(date, subreddit), instance=instance, raise_on_error=False, **kwargs
     )

@@ -37,8 +37,9 @@ def webhook(monkeypatch):
 def failed_run(monkeypatch, tmp_path, reddit_server):
     """A real daily_scrape_job run that failed: r/nosuchsub does not exist."""
     reddit_server.auto_create = False
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "nosuchsub"}],
-                     reddit_secret=SECRET)
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "nosuchsub"}], reddit_secret=SECRET
+    )
     with dg.instance_for_test() as instance:
         result = run_job(defs, "daily_scrape_job", TODAY, "nosuchsub", instance)
         assert not result.success
@@ -47,12 +48,15 @@ def failed_run(monkeypatch, tmp_path, reddit_server):
 
 def _failure_context(instance, result):
     return dg.build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=result.dagster_run,
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
 
 
 # --- run failures ------------------------------------------------------------------------
+
 
 def test_failed_run_is_posted_to_the_webhook(webhook, failed_run):
     instance, result = failed_run
@@ -92,7 +96,9 @@ def test_webhook_trouble_is_logged_not_raised(monkeypatch, webhook, failed_run, 
     outcome = build_run_failure_alert(timeout=1.0)(_failure_context(instance, result))
     assert time.monotonic() - started < 6  # the 1 s timeout holds: the webhook takes 8 s
     assert isinstance(outcome, dg.SkipReason) and "not delivered" in outcome.skip_message
-    assert {"http_500": "HTTP 500", "refused": "unreachable", "too_slow": "unreachable"}[trouble] in outcome.skip_message
+    assert {"http_500": "HTTP 500", "refused": "unreachable", "too_slow": "unreachable"}[
+        trouble
+    ] in outcome.skip_message
     assert webhook.url not in outcome.skip_message
     # Dagster does not show the sensor this run again: the alert is kept, whole and redacted.
     [kept] = alert_outbox.pending(_data_dir())
@@ -138,8 +144,10 @@ def test_kept_alerts_are_delivered_in_order_once_the_webhook_answers(monkeypatch
 def test_redact_removes_secret_values_and_url_passwords(monkeypatch):
     monkeypatch.setenv("REDDIT_CLIENT_SECRET", "abcd-1234-secret")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:db-pass-99@db.internal:5432/reddit")
-    text = ("auth failed with abcd-1234-secret; could not connect to "
-            "postgresql+psycopg://app:db-pass-99@db.internal:5432/reddit and amqp://guest:other-pw@mq//")
+    text = (
+        "auth failed with abcd-1234-secret; could not connect to "
+        "postgresql+psycopg://app:db-pass-99@db.internal:5432/reddit and amqp://guest:other-pw@mq//"
+    )
     cleaned = redact(text)
     for secret in ("abcd-1234-secret", "db-pass-99", "other-pw"):
         assert secret not in cleaned
@@ -149,6 +157,7 @@ def test_redact_removes_secret_values_and_url_passwords(monkeypatch):
 
 # --- freshness ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def scraped(monkeypatch, tmp_path, reddit_server):
     """r/stalesub last scraped 27 h ago, r/freshsub scraped now (a real scrape), r/newsub never."""
@@ -156,14 +165,18 @@ def scraped(monkeypatch, tmp_path, reddit_server):
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=subreddits)
     with dg.instance_for_test() as instance:
         yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
-        with freeze_time(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=27)):
-            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{yesterday}|stalesub"))
+        with freeze_time(dt.datetime.now(dt.UTC) - dt.timedelta(hours=27)):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{yesterday}|stalesub")
+            )
         assert run_job(defs, "daily_scrape_job", TODAY, "freshsub", instance, asset_selection=[RAW_SCRAPE]).success
         yield defs, instance
 
 
 def _run_freshness_check(defs, instance) -> dg.AssetCheckEvaluation:
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection={FRESHNESS_CHECK_KEY}, asset_selection=set())
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_check_selection={FRESHNESS_CHECK_KEY}, asset_selection=set()
+    )
     result = job.execute_in_process(instance=instance)
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()
@@ -185,7 +198,9 @@ def test_freshness_check_fails_for_27_hours_and_passes_when_fresh(scraped):
     assert "| freshsub |" in meta["last_scraped"]
     assert "reddit__raw_scrape_subreddits_fresh" not in defs.resolve_job_def("daily_scrape_job").graph.node_dict
 
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|stalesub"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|stalesub")
+    )
     evaluation = _run_freshness_check(defs, instance)
     assert evaluation.passed is True
     assert _metadata(evaluation)["stale_subreddits"] == []
@@ -212,14 +227,20 @@ def test_freshness_sensor_records_the_check_and_alerts_on_changes(scraped, webho
     cursor, status = tick(cursor)  # still stale: recorded again, not posted again
     assert status == "FAILED" and len(webhook.received) == 1
 
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|stalesub"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|stalesub")
+    )
     cursor, status = tick(cursor)
     assert status == "SUCCEEDED"
-    assert webhook.received[-1]["body"]["stale_subreddits"] == [] and webhook.received[-1]["body"]["previously_stale"] == ["stalesub"]
+    assert webhook.received[-1]["body"]["stale_subreddits"] == [] and webhook.received[-1]["body"][
+        "previously_stale"
+    ] == ["stalesub"]
 
     webhook.status = 503  # an undelivered alert is tried again on the next tick
-    with freeze_time(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)):
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|newsub"))
+    with freeze_time(dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{TODAY.isoformat()}|newsub")
+        )
     failed_cursor, status = tick(cursor)
     assert status == "FAILED" and failed_cursor == cursor and len(webhook.received) == 3
     webhook.status = 200
@@ -232,15 +253,23 @@ def test_freshness_looks_at_every_date_partition_of_a_subreddit(monkeypatch, tmp
     """The newest scrape counts, even when it is of an old date among many (over 500) partitions."""
     from reddit_assets.alerts.freshness import evaluate_freshness
 
-    configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "oldsub"}], start_date="2024-01-01")
+    configure(
+        monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "oldsub"}], start_date="2024-01-01"
+    )
     app_config = load_config()
     partitions_def = build_partitions(app_config)
     assert len(partitions_def.get_partition_keys()) > 1000
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with dg.instance_for_test() as instance:
-        for hours_ago, date in ((30, TODAY - dt.timedelta(days=1)), (27, dt.date(2024, 1, 5)), (40, dt.date(2025, 6, 1))):
+        for hours_ago, date in (
+            (30, TODAY - dt.timedelta(days=1)),
+            (27, dt.date(2024, 1, 5)),
+            (40, dt.date(2025, 6, 1)),
+        ):
             with freeze_time(now - dt.timedelta(hours=hours_ago)):
-                instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{date}|oldsub"))
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(asset_key=RAW_SCRAPE, partition=f"{date}|oldsub")
+                )
         freshness = evaluate_freshness(instance, partitions_def, app_config.names, now.timestamp())
     assert round(freshness.age_hours("oldsub"), 3) == 27.0
     assert freshness.stale == ["oldsub"] and freshness.never_scraped == []

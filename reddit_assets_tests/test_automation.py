@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from reddit_assets.config import load_config
-from reddit_assets_demo.dagster_api import graphql
-from reddit_assets_demo.raw_documents import generated_raw_document
-from reddit_assets.partitions import build_partitions
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets.partitions import build_partitions
+from reddit_assets_demo.dagster_api import graphql
+from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 from reddit_assets_tests.harness import CLI
 
@@ -47,7 +47,9 @@ def _ticks(base_url: str) -> list[dict]:
 def _wait(condition, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"{what} not within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        assert time.monotonic() < deadline, (
+            f"{what} not within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        )
         time.sleep(2)
 
 
@@ -56,35 +58,59 @@ def _rows(db: Path, day: dt.date, name: str) -> tuple[int, int]:
         return 0, 0
     with sqlite3.connect(db) as conn:
         try:
-            return tuple(conn.execute(f"SELECT count(*) FROM {table} WHERE scrape_date = ? AND subreddit = ?",
-                                      (day.isoformat(), name)).fetchone()[0] for table in ("reddit_submissions", "reddit_comments"))
+            return tuple(
+                conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE scrape_date = ? AND subreddit = ?", (day.isoformat(), name)
+                ).fetchone()[0]
+                for table in ("reddit_submissions", "reddit_comments")
+            )
         except sqlite3.OperationalError:  # the tables are not created yet
             return 0, 0
 
 
 def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, reddit_server):
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     days, names = [today - dt.timedelta(days=3), today - dt.timedelta(days=9)], ["older", "elder"]
     config, data, old = tmp_path / "subreddits.yaml", tmp_path / "data", tmp_path / "old_system"
-    config.write_text(yaml.safe_dump({"start_date": min(days).isoformat(), "flags": {"master_enabled": False},
-                                      "subreddits": [{"name": n, "category": "new"} for n in names]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "start_date": min(days).isoformat(),
+                "flags": {"master_enabled": False},
+                "subreddits": [{"name": n, "category": "new"} for n in names],
+            }
+        )
+    )
     expected = {}
     for day in days:
         for name in names:
-            document = generated_raw_document(name, day, n_submissions=8, comments_per_submission=(0, 20), popular_threads=0)
+            document = generated_raw_document(
+                name, day, n_submissions=8, comments_per_submission=(0, 20), popular_threads=0
+            )
             write_raw_file(old / f"{name}_{day}.json", document)
             expected[(day, name)] = (len(document["submissions"]), len(document["comments"]))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-    env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data), REDDIT_CLIENT_ID="c",
-               REDDIT_CLIENT_SECRET="s", REDDIT_USER_AGENT="reddit_assets automation test",
-               REDDIT_OAUTH_URL=reddit_server.url, REDDIT_URL=reddit_server.url)
+    env.update(
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(data),
+        REDDIT_CLIENT_ID="c",
+        REDDIT_CLIENT_SECRET="s",
+        REDDIT_USER_AGENT="reddit_assets automation test",
+        REDDIT_OAUTH_URL=reddit_server.url,
+        REDDIT_URL=reddit_server.url,
+    )
     home, log = tmp_path / "home", tmp_path / "dagster.log"
     with running_dagster(env, home, log) as base_url:
         # The sensor's first tick only starts its cursor: import after it, as a user would.
         _wait(lambda: _ticks(base_url), 180, f"a first tick of {SENSOR}", log)
-        imported = subprocess.run([str(CLI), "import", str(old)], env={**env, "DAGSTER_HOME": str(home)},
-                                  capture_output=True, text=True, timeout=120)
+        imported = subprocess.run(
+            [str(CLI), "import", str(old)],
+            env={**env, "DAGSTER_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert imported.returncode == 0, imported.stdout + imported.stderr
 
         def loaded() -> bool:
@@ -108,5 +134,7 @@ def _run_keys(run: dg.DagsterRun, partitions: dg.PartitionsDefinition) -> list[s
     """The partition keys a run covered: one key, or a range in the partitions' own order."""
     if "dagster/partition" in run.tags:
         return [run.tags["dagster/partition"]]
-    key_range = dg.PartitionKeyRange(run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+    key_range = dg.PartitionKeyRange(
+        run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
+    )
     return partitions.get_partition_keys_in_range(key_range)

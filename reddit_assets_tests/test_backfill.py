@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill
-from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill
+from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 DAYS, SUBREDDITS = 30, 20
@@ -27,14 +27,22 @@ def test_database_backfill_30_days_20_subreddits(tmp_path, reddit_server):
     expected = {}
     for day in (start + dt.timedelta(days=i) for i in range(DAYS)):
         for name in names:
-            document = generated_raw_document(name, day, n_submissions=4, comments_per_submission=(0, 6), popular_threads=0)
+            document = generated_raw_document(
+                name, day, n_submissions=4, comments_per_submission=(0, 6), popular_threads=0
+            )
             write_raw_file(raw_file_path(data_dir, day, name), document)
             expected[(day.isoformat(), name)] = (len(document["submissions"]), len(document["comments"]))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL"))}
-    env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data_dir), REDDIT_CLIENT_ID="c",
-               REDDIT_CLIENT_SECRET="s", REDDIT_USER_AGENT="reddit_assets backfill test",
-               REDDIT_OAUTH_URL=reddit_server.url, REDDIT_URL=reddit_server.url)
+    env.update(
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(data_dir),
+        REDDIT_CLIENT_ID="c",
+        REDDIT_CLIENT_SECRET="s",
+        REDDIT_USER_AGENT="reddit_assets backfill test",
+        REDDIT_OAUTH_URL=reddit_server.url,
+        REDDIT_URL=reddit_server.url,
+    )
     keys = [f"{start + dt.timedelta(days=i)}|{name}" for i in range(DAYS) for name in names]
 
     with running_dagster(env, tmp_path / "home", tmp_path / "dagster.log") as base_url:
@@ -48,11 +56,14 @@ def test_database_backfill_30_days_20_subreddits(tmp_path, reddit_server):
     assert 1 <= len(status["runs"]) <= SUBREDDITS
     engine = sa.create_engine(f"sqlite:///{data_dir / 'reddit.db'}")
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT s.scrape_date, s.subreddit, s.n, COALESCE(c.n, 0) FROM "
-            "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_submissions GROUP BY 1, 2) s LEFT JOIN "
-            "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_comments GROUP BY 1, 2) c "
-            "ON s.scrape_date = c.scrape_date AND s.subreddit = c.subreddit")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT s.scrape_date, s.subreddit, s.n, COALESCE(c.n, 0) FROM "
+                "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_submissions GROUP BY 1, 2) s LEFT JOIN "
+                "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_comments GROUP BY 1, 2) c "
+                "ON s.scrape_date = c.scrape_date AND s.subreddit = c.subreddit"
+            )
+        ).all()
     engine.dispose()
     loaded = {(str(d), n): (s, c) for d, n, s, c in rows}
     assert loaded == expected

@@ -38,8 +38,18 @@ SUBREDDITS = [
 SHOWN = "CreditCardsIndia"  # the partition whose pages the tests open
 GROUPS = {"raw_scrape": "scrape", "submissions": "database", "comments": "database", "r2_archive": "archive"}
 KINDS = ["Reddit", "json", "SQLite", "Table", "zip", "Parquet", "local"]
-RAW_METADATA = ["submissions", "comments", "api_requests", "rate_limited", "bytes", "sha256", "path", "late_snapshot",
-                "comment_trees_unavailable", "top_posts"]
+RAW_METADATA = [
+    "submissions",
+    "comments",
+    "api_requests",
+    "rate_limited",
+    "bytes",
+    "sha256",
+    "path",
+    "late_snapshot",
+    "comment_trees_unavailable",
+    "top_posts",
+]
 
 
 def _key(name: str) -> str:
@@ -71,9 +81,19 @@ def materialized(tmp_path_factory):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     # A user who has dismissed Dagster's "join the community" dialog once; it would cover the pages.
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
-    with RedditServer(day=TODAY, auto_create=True, generator_kwargs={"n_submissions": 30, "comments_per_submission": (0, 60)}) as server, \
-            pytest.MonkeyPatch.context() as mp:
-        defs = configure(mp, root, reddit_url=server.url, subreddits=SUBREDDITS, start_date=(TODAY - dt.timedelta(days=6)).isoformat())
+    with (
+        RedditServer(
+            day=TODAY, auto_create=True, generator_kwargs={"n_submissions": 30, "comments_per_submission": (0, 60)}
+        ) as server,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        defs = configure(
+            mp,
+            root,
+            reddit_url=server.url,
+            subreddits=SUBREDDITS,
+            start_date=(TODAY - dt.timedelta(days=6)).isoformat(),
+        )
         mp.setenv("DAGSTER_HOME", str(home))
         with dg.DagsterInstance.from_config(str(home)) as instance:
             for entry in SUBREDDITS:
@@ -107,12 +127,17 @@ class UI:
 
     def rows(self) -> list[list[str]]:
         """Every table row on the page as its cells' text."""
-        return self.browser.evaluate("[...document.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.innerText.trim()))")
+        return self.browser.evaluate(
+            "[...document.querySelectorAll('tr')].map(tr => [...tr.children].map(td => td.innerText.trim()))"
+        )
 
 
 @pytest.fixture(scope="module")
 def ui(chromium_binary, materialized):
-    with dagster_webserver(materialized.env, materialized.root / "webserver.log") as base_url, Chromium(chromium_binary) as browser:
+    with (
+        dagster_webserver(materialized.env, materialized.root / "webserver.log") as base_url,
+        Chromium(chromium_binary) as browser,
+    ):
         yield UI(browser, base_url)
 
 
@@ -162,7 +187,14 @@ def test_lineage_graph_shows_groups_assets_and_kinds(ui):
 def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, materialized):
     raw_path = materialized.data / "scrapes" / TODAY.isoformat() / f"{SHOWN}.json"
     raw = json.loads(raw_path.read_text())
-    ui.open(_partition_path("raw_scrape", SHOWN), _key(SHOWN), "Materialized", "Metadata", *RAW_METADATA, shot="raw_scrape-partition")
+    ui.open(
+        _partition_path("raw_scrape", SHOWN),
+        _key(SHOWN),
+        "Materialized",
+        "Metadata",
+        *RAW_METADATA,
+        shot="raw_scrape-partition",
+    )
     rows = ui.rows()
     shown = _metadata(rows, RAW_METADATA)
     assert shown["submissions"] == str(len(raw["submissions"])) == "25"
@@ -175,7 +207,7 @@ def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, mater
     # top_posts is rendered Markdown: a real table (header + 5 rows), highest score first.
     assert "| score |" not in ui.browser.text()
     header = rows.index(["score", "comments", "title", "author"])
-    posts = rows[header + 1: header + 6]
+    posts = rows[header + 1 : header + 6]
     best = sorted(raw["submissions"], key=lambda s: s["score"], reverse=True)
     assert [p[0] for p in posts] == [str(s["score"]) for s in best[:5]]
     title = " ".join(best[0]["title"].split())
@@ -186,7 +218,9 @@ def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, mater
 def test_r2_archive_partition_shows_object_key_and_link(ui, materialized):
     object_key = f"daily_scrapes/{SHOWN}/{TODAY}/{SHOWN}_{TODAY}.zip"
     stored = materialized.data / "r2" / object_key
-    ui.open(_partition_path("r2_archive", SHOWN), _key(SHOWN), "Metadata", "object_key", "url", shot="r2_archive-partition")
+    ui.open(
+        _partition_path("r2_archive", SHOWN), _key(SHOWN), "Metadata", "object_key", "url", shot="r2_archive-partition"
+    )
     shown = _metadata(ui.rows(), ["object_key", "uploaded", "sha256", "url", "bytes"])
     assert shown["object_key"] == object_key
     assert shown["uploaded"] == "true"
@@ -197,10 +231,20 @@ def test_r2_archive_partition_shows_object_key_and_link(ui, materialized):
 
 def test_raw_scrape_overview_describes_the_asset_and_plots_numeric_metadata(ui):
     # description, group, owner, kinds and job, each as the overview lays it out
-    ui.open("/assets/reddit/raw_scrape?view=overview", "Description\nOne subreddit's listing", "as Reddit returned them",
-            "Group\nscrape", "Owners\ndata-engineering", "Kinds\njson\nReddit", "Jobs\ndaily_scrape_job", "Plots",
-            shot="raw_scrape-overview")
+    ui.open(
+        "/assets/reddit/raw_scrape?view=overview",
+        "Description\nOne subreddit's listing",
+        "as Reddit returned them",
+        "Group\nscrape",
+        "Owners\ndata-engineering",
+        "Kinds\njson\nReddit",
+        "Jobs\ndaily_scrape_job",
+        "Plots",
+        shot="raw_scrape-overview",
+    )
     ui.browser.click_text("Plots")
     ui.wait("When graphing values by partition", "api_requests", "bytes", shot="raw_scrape-plots")
     charts = ui.browser.evaluate("document.querySelectorAll('canvas').length")
-    assert charts >= 5, f"{charts} charts for the numeric metadata (submissions, comments, api_requests, rate_limited, bytes)"
+    assert charts >= 5, (
+        f"{charts} charts for the numeric metadata (submissions, comments, api_requests, rate_limited, bytes)"
+    )

@@ -21,9 +21,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from reddit_assets_demo.server import RedditServer
 from reddit_assets.automation.executors import PRELOADED_MULTIPROCESS, build_executor
 from reddit_assets_demo.processes import start_process_group, stop_process_group
+from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
@@ -35,12 +35,16 @@ BROKERS = {
     "rabbitmq": ("127.0.0.1", 5672, "amqp://guest:guest@127.0.0.1:5672//", "rpc://"),
     "redis": ("127.0.0.1", 6379, "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1"),
 }
-SUBREDDITS = [{"name": "celeryone", "n_results": 6}, {"name": "celerytwo", "n_results": 4, "comments": 2},
-              {"name": "celerythree", "category": "hot", "n_results": 5}]
+SUBREDDITS = [
+    {"name": "celeryone", "n_results": 6},
+    {"name": "celerytwo", "n_results": 4, "comments": 2},
+    {"name": "celerythree", "category": "hot", "n_results": 5},
+]
 NAMES = [s["name"] for s in SUBREDDITS]
 
 
 # --- choosing the executor -------------------------------------------------------------
+
 
 def test_default_executor_unless_celery_is_asked_for():
     assert build_executor({}) is PRELOADED_MULTIPROCESS
@@ -56,7 +60,9 @@ def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://user:s3cret-pass@broker.internal:5672//")
     monkeypatch.delenv("CELERY_BACKEND_URL", raising=False)
     defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "one"}])
-    executors = {defs.resolve_job_def(name).executor_def for name in ("daily_scrape_job", "database_only_job", "upload_only_job")}
+    executors = {
+        defs.resolve_job_def(name).executor_def for name in ("daily_scrape_job", "database_only_job", "upload_only_job")
+    }
     assert [e.name for e in executors] == ["celery"]
     executor = executors.pop()
     # The URL is an environment reference, resolved where the run executes, not a value in the definitions.
@@ -73,6 +79,7 @@ def test_definitions_keep_the_preloaded_multiprocess_executor(monkeypatch, tmp_p
 
 
 # --- a real worker ------------------------------------------------------------------------
+
 
 def _reachable(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=2):
@@ -108,8 +115,11 @@ def celery_worker(env: dict, name: str, log_path: Path):
     """deploy/celery/start-worker.sh in its own process group; stopped (the whole group) on exit."""
     log = open(log_path, "wb")
     proc = start_process_group(
-        [str(START_WORKER)], cwd=REPO, env={**env, "CELERY_WORKER_NAME": name, "CELERY_WORKER_CONCURRENCY": "2"},
-        stdout=log, stderr=subprocess.STDOUT,
+        [str(START_WORKER)],
+        cwd=REPO,
+        env={**env, "CELERY_WORKER_NAME": name, "CELERY_WORKER_CONCURRENCY": "2"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield proc
@@ -131,9 +141,23 @@ def wait_until_ready(proc: subprocess.Popen, log_path: Path, timeout: float = 90
 def _execute(env: dict, key: str, log_path: Path) -> subprocess.Popen:
     """`dagster job execute` of one partition: the run's orchestration in this subprocess, its steps on Celery."""
     return subprocess.Popen(
-        [str(BIN / "dagster"), "job", "execute", "-m", "reddit_assets.definitions", "-a", "defs", "-j", "daily_scrape_job",
-         "--tags", json.dumps({"dagster/partition": key})],
-        cwd=REPO, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+        [
+            str(BIN / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "reddit_assets.definitions",
+            "-a",
+            "defs",
+            "-j",
+            "daily_scrape_job",
+            "--tags",
+            json.dumps({"dagster/partition": key}),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -145,8 +169,10 @@ def _results(data_dir: Path) -> dict:
         document.pop("scraped_at")
         raw[path.relative_to(data_dir).as_posix()] = document
     with contextlib.closing(sqlite3.connect(data_dir / "reddit.db")) as db:
-        rows = {table: db.execute(f"SELECT subreddit, count(*) FROM {table} GROUP BY subreddit ORDER BY 1").fetchall()
-                for table in ("reddit_submissions", "reddit_comments")}
+        rows = {
+            table: db.execute(f"SELECT subreddit, count(*) FROM {table} GROUP BY subreddit ORDER BY 1").fetchall()
+            for table in ("reddit_submissions", "reddit_comments")
+        }
     objects = sorted(p.relative_to(data_dir / "r2").as_posix() for p in (data_dir / "r2").rglob("*.zip"))
     return {"raw": raw, "rows": rows, "objects": objects}
 
@@ -154,7 +180,9 @@ def _results(data_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def module_reddit_server():
     """One Reddit-compatible server for the module, so both brokers scrape the same data."""
-    with RedditServer(day=TODAY, auto_create=True, generator_kwargs={"n_submissions": 20, "comments_per_submission": (0, 30)}) as server:
+    with RedditServer(
+        day=TODAY, auto_create=True, generator_kwargs={"n_submissions": 20, "comments_per_submission": (0, 30)}
+    ) as server:
         yield server
 
 
@@ -179,8 +207,13 @@ def test_daily_job_on_celery_workers_equals_in_process(monkeypatch, tmp_path, mo
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # SQLite, shared by launcher and worker
     worker_name = f"reddit-test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "REDDIT_ASSETS_EXECUTOR": "celery", "CELERY_BROKER_URL": broker_url,
-           "CELERY_BACKEND_URL": backend_url}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "REDDIT_ASSETS_EXECUTOR": "celery",
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_BACKEND_URL": backend_url,
+    }
 
     with celery_worker(env, worker_name, tmp_path / "worker.log") as worker:
         expected = request.getfixturevalue("in_process_results")  # computed while the worker starts
@@ -200,8 +233,10 @@ def test_daily_job_on_celery_workers_equals_in_process(monkeypatch, tmp_path, mo
             started = {e.step_key: e.pid for e in events if e.event_type_value == "STEP_START"}
             assert {"reddit__raw_scrape", "database_tables", "reddit__r2_archive"} <= set(started)
             in_worker = {
-                e.step_key for e in events
-                if e.event_type_value == "ENGINE_EVENT" and "Celery worker" in e.event_specific_data.metadata
+                e.step_key
+                for e in events
+                if e.event_type_value == "ENGINE_EVENT"
+                and "Celery worker" in e.event_specific_data.metadata
                 and e.event_specific_data.metadata["Celery worker"].value.startswith(f"{worker_name}@")
             }
             assert in_worker == set(started)  # every step was handed to our worker ...

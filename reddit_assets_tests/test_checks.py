@@ -38,7 +38,9 @@ def _run_checks(defs, instance):
 
 @pytest.fixture
 def materialized(monkeypatch, tmp_path, reddit_server):
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "checked", "n_results": 6}])
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "checked", "n_results": 6}]
+    )
     with dg.instance_for_test() as instance:
         assert run_job(defs, "daily_scrape_job", TODAY, "checked", instance).success
         yield defs, instance, tmp_path / "data"

@@ -15,20 +15,49 @@ from reddit_assets_tests.fixtures.reddit import utc_today
 SELECT = "reddit/raw_scrape,reddit/submissions,reddit/comments,reddit/r2_archive"
 
 
-def test_dagster_asset_materialize_loads_everything_and_uploads_one_archive(tmp_path, reddit_server, postgres_url, s3_endpoint, s3_bucket, s3_client):
+def test_dagster_asset_materialize_loads_everything_and_uploads_one_archive(
+    tmp_path, reddit_server, postgres_url, s3_endpoint, s3_bucket, s3_client
+):
     today = utc_today()
     config = tmp_path / "subreddits.yaml"
-    config.write_text(yaml.safe_dump({"start_date": "2026-01-01", "subreddits": [{"name": "CreditCardsIndia", "category": "t", "n_results": 25, "comments": "all"}]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "start_date": "2026-01-01",
+                "subreddits": [{"name": "CreditCardsIndia", "category": "t", "n_results": 25, "comments": "all"}],
+            }
+        )
+    )
     (tmp_path / "home").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL"))}
     env.update(
-        DAGSTER_HOME=str(tmp_path / "home"), REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
-        REDDIT_CLIENT_ID="cli-client", REDDIT_CLIENT_SECRET="cli-secret", REDDIT_USER_AGENT="reddit_assets cli test",
-        REDDIT_OAUTH_URL=reddit_server.url, REDDIT_URL=reddit_server.url, DATABASE_URL=postgres_url,
-        R2_ENDPOINT_URL=s3_endpoint, R2_BUCKET=s3_bucket, R2_ACCESS_KEY_ID="cli-key", R2_SECRET_ACCESS_KEY="cli-secret-key",
+        DAGSTER_HOME=str(tmp_path / "home"),
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
+        REDDIT_CLIENT_ID="cli-client",
+        REDDIT_CLIENT_SECRET="cli-secret",
+        REDDIT_USER_AGENT="reddit_assets cli test",
+        REDDIT_OAUTH_URL=reddit_server.url,
+        REDDIT_URL=reddit_server.url,
+        DATABASE_URL=postgres_url,
+        R2_ENDPOINT_URL=s3_endpoint,
+        R2_BUCKET=s3_bucket,
+        R2_ACCESS_KEY_ID="cli-key",
+        R2_SECRET_ACCESS_KEY="cli-secret-key",
     )
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "reddit_assets.definitions",
-               "--select", SELECT, "--partition", f"{today}|CreditCardsIndia"]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "reddit_assets.definitions",
+        "--select",
+        SELECT,
+        "--partition",
+        f"{today}|CreditCardsIndia",
+    ]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -46,5 +75,7 @@ def test_dagster_asset_materialize_loads_everything_and_uploads_one_archive(tmp_
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
     assert keys == [f"daily_scrapes/CreditCardsIndia/{today}/CreditCardsIndia_{today}.zip"]
 
-    bad = subprocess.run([*command[:-1], "not-a-key"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [*command[:-1], "not-a-key"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode != 0 and "not-a-key" in bad.stderr

@@ -16,13 +16,19 @@ def test_seed_entries_are_valid_as_written():
     assert entry.comments == "all" and entry.comment_expansions is None
 
 
-@pytest.mark.parametrize("code,category", [("h", "hot"), ("n", "new"), ("t", "top"), ("c", "controversial"), ("r", "rising")])
+@pytest.mark.parametrize(
+    "code,category", [("h", "hot"), ("n", "new"), ("t", "top"), ("c", "controversial"), ("r", "rising")]
+)
 def test_one_letter_codes(code, category):
     assert _parse({"name": "abc", "category": code}).subreddits[0].category == category
 
 
 def test_defaults_apply_and_entries_override():
-    config = _parse({"name": "abc"}, {"name": "de", "comments": 10}, defaults={"category": "hot", "n_results": 7, "comments": "none"})
+    config = _parse(
+        {"name": "abc"},
+        {"name": "de", "comments": 10},
+        defaults={"category": "hot", "n_results": 7, "comments": "none"},
+    )
     assert [(s.category, s.n_results, s.comments) for s in config.subreddits] == [("hot", 7, "none"), ("hot", 7, 10)]
     assert config.subreddits[1].comment_expansions == 10
     assert config.subreddits[0].comment_expansions == 0

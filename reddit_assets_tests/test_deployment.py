@@ -18,8 +18,8 @@ from dagster._core.instance.config import dagster_instance_config
 
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
 from reddit_assets_demo.dagster_api import graphql, wait_until_up
-from reddit_assets_demo.run import demo_environment
 from reddit_assets_demo.processes import free_port
+from reddit_assets_demo.run import demo_environment
 from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.fixtures.webhook import wait_for_posts, webhook_server
@@ -69,7 +69,11 @@ def test_production_instance_settings(production_instance):
     queue = concurrency.run_queue_config
     assert queue.max_concurrent_runs == 8
     assert {"key": "dagster/backfill", "limit": 4} in queue.tag_concurrency_limits
-    assert {"key": "dagster/backfill", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in queue.tag_concurrency_limits
+    assert {
+        "key": "dagster/backfill",
+        "value": {"applyLimitPerUniqueValue": True},
+        "limit": 2,
+    } in queue.tag_concurrency_limits
     assert concurrency.pool_config.default_pool_limit == 2
 
     monitoring = instance.run_monitoring_settings
@@ -84,7 +88,9 @@ def test_production_instance_settings(production_instance):
 
 @pytest.mark.postgres
 def test_daily_job_lands_in_postgres(production_instance, postgres_database, monkeypatch, tmp_path, reddit_server):
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "dataengineering", "n_results": 5}])
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "dataengineering", "n_results": 5}]
+    )
     result = run_job(defs, "daily_scrape_job", TODAY, "dataengineering", production_instance)
     assert result.success
 
@@ -144,18 +150,35 @@ def test_demo_and_production_instances_are_independent(monkeypatch, tmp_path):
 # --- Kubernetes: the Helm values (validated here, not deployed: there is no cluster) ---------
 
 HELM_VALUES = REPO / "deploy" / "helm" / "values.yaml"
-SECRETS = {"REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_PASSWORD", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY",
-           "DATABASE_URL", "REDDIT_ASSETS_ALERT_WEBHOOK_URL", "DAGSTER_PG_PASSWORD"}
+SECRETS = {
+    "REDDIT_CLIENT_ID",
+    "REDDIT_CLIENT_SECRET",
+    "REDDIT_PASSWORD",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "DATABASE_URL",
+    "REDDIT_ASSETS_ALERT_WEBHOOK_URL",
+    "DAGSTER_PG_PASSWORD",
+}
 
 
 def _chart_instance_yaml(values: dict) -> dict:
     """The instance settings the chart renders from these values (the parts we set)."""
     pg = values["postgresql"]
     return {
-        "storage": {"postgres": {"postgres_db": {
-            "username": pg["postgresqlUsername"], "password": {"env": "DAGSTER_PG_PASSWORD"},
-            "hostname": pg["postgresqlHost"], "db_name": pg["postgresqlDatabase"], "port": pg["service"]["port"],
-            "params": pg["postgresqlParams"], "scheme": pg["postgresqlScheme"]}}},
+        "storage": {
+            "postgres": {
+                "postgres_db": {
+                    "username": pg["postgresqlUsername"],
+                    "password": {"env": "DAGSTER_PG_PASSWORD"},
+                    "hostname": pg["postgresqlHost"],
+                    "db_name": pg["postgresqlDatabase"],
+                    "port": pg["service"]["port"],
+                    "params": pg["postgresqlParams"],
+                    "scheme": pg["postgresqlScheme"],
+                }
+            }
+        },
         "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"},
         "telemetry": {"enabled": values["telemetry"]["enabled"]},
         **values["additionalInstanceConfig"],
@@ -181,7 +204,9 @@ def test_helm_values_have_what_reddit_assets_needs(tmp_path):
     coordinator = values["dagsterDaemon"]["runCoordinator"]
     assert coordinator["enabled"] and coordinator["type"] == "QueuedRunCoordinator" and "config" not in coordinator
     assert values["postgresql"]["enabled"] is False and values["generatePostgresqlPasswordSecret"] is False
-    assert values["global"]["postgresqlSecretName"] and values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
+    assert (
+        values["global"]["postgresqlSecretName"] and values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
+    )
     assert values["telemetry"]["enabled"] is False
 
     production = yaml.safe_load(PRODUCTION_YAML.read_text())
@@ -214,20 +239,41 @@ def _unit(name: str) -> dict[str, list[str]]:
 
 
 def _env_example() -> dict[str, str]:
-    pairs = (line.lstrip("# ").split("=", 1) for line in (SINGLE_HOST / "reddit-assets.env.example").read_text().splitlines()
-             if "=" in line and not line.startswith("# /etc"))
+    pairs = (
+        line.lstrip("# ").split("=", 1)
+        for line in (SINGLE_HOST / "reddit-assets.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("# /etc")
+    )
     return {key.strip(): value for key, value in pairs if key.strip().isupper()}
 
 
 def test_units_and_env_file_name_what_the_product_reads():
     env = _env_example()
-    for name in ("DAGSTER_HOME", *PG_VARS, "REDDIT_ASSETS_CONFIG", "REDDIT_ASSETS_DATA_DIR", "REDDIT_CLIENT_ID",
-                 "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT", "REDDIT_USERNAME", "REDDIT_PASSWORD", "DATABASE_URL",
-                 "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET", "REDDIT_ASSETS_ALERT_WEBHOOK_URL",
-                 "REDDIT_ASSETS_EXECUTOR", "CELERY_BROKER_URL", "CELERY_BACKEND_URL"):
+    for name in (
+        "DAGSTER_HOME",
+        *PG_VARS,
+        "REDDIT_ASSETS_CONFIG",
+        "REDDIT_ASSETS_DATA_DIR",
+        "REDDIT_CLIENT_ID",
+        "REDDIT_CLIENT_SECRET",
+        "REDDIT_USER_AGENT",
+        "REDDIT_USERNAME",
+        "REDDIT_PASSWORD",
+        "DATABASE_URL",
+        "R2_ACCOUNT_ID",
+        "R2_ACCESS_KEY_ID",
+        "R2_SECRET_ACCESS_KEY",
+        "R2_BUCKET",
+        "REDDIT_ASSETS_ALERT_WEBHOOK_URL",
+        "REDDIT_ASSETS_EXECUTOR",
+        "CELERY_BROKER_URL",
+        "CELERY_BACKEND_URL",
+    ):
         assert name in env, name
     # every {env: ...} in the production dagster.yaml is in the env file
-    assert set(PG_VARS) == {s for s in _strings(yaml.safe_load(PRODUCTION_YAML.read_text())) if s.startswith("DAGSTER_PG_")}
+    assert set(PG_VARS) == {
+        s for s in _strings(yaml.safe_load(PRODUCTION_YAML.read_text())) if s.startswith("DAGSTER_PG_")
+    }
     for unit in (*UNITS, "reddit-assets-celery-worker@.service"):
         service = _unit(unit)
         assert service["EnvironmentFile"] == ["/etc/reddit-assets/reddit-assets.env"]
@@ -257,7 +303,11 @@ _RUN_STATUS = """query Status($id: ID!) { runOrError(runId: $id) { __typename ..
 
 def _launch_daily_run(base_url: str, key: str) -> str:
     params = {
-        "selector": {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "jobName": "daily_scrape_job"},
+        "selector": {
+            "repositoryLocationName": "reddit_assets",
+            "repositoryName": "__repository__",
+            "jobName": "daily_scrape_job",
+        },
         "runConfigData": {"execution": {"config": {"in_process": {}}}},  # one process per run: lighter on a small host
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": key}]},
     }
@@ -269,8 +319,13 @@ def _launch_daily_run(base_url: str, key: str) -> str:
 def _wait_for_runs(base_url: str, run_ids: list[str], timeout: float) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     while True:
-        statuses = {run_id: graphql(base_url, _RUN_STATUS, {"id": run_id})["runOrError"]["status"] for run_id in run_ids}
-        if all(status in ("SUCCESS", "FAILURE", "CANCELED") for status in statuses.values()) or time.monotonic() > deadline:
+        statuses = {
+            run_id: graphql(base_url, _RUN_STATUS, {"id": run_id})["runOrError"]["status"] for run_id in run_ids
+        }
+        if (
+            all(status in ("SUCCESS", "FAILURE", "CANCELED") for status in statuses.values())
+            or time.monotonic() > deadline
+        ):
             return statuses
         time.sleep(1)
 
@@ -286,22 +341,47 @@ def test_single_host_units_run_jobs_on_postgres_and_alert(tmp_path, postgres_dat
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text((SINGLE_HOST / "workspace.yaml").read_text().replace("4266", str(code_port)))
     config = tmp_path / "subreddits.yaml"
-    config.write_text(yaml.safe_dump({"start_date": "2026-01-01", "subreddits": [
-        {"name": "hostsub", "n_results": 5, "comments": "none"}, {"name": "secretclub"}]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "start_date": "2026-01-01",
+                "subreddits": [{"name": "hostsub", "n_results": 5, "comments": "none"}, {"name": "secretclub"}],
+            }
+        )
+    )
     keys = [f"{TODAY.isoformat()}|hostsub", f"{TODAY.isoformat()}|secretclub"]
 
     def command(line: str) -> list[str]:
-        return (line.replace("/opt/reddit_assets/deploy/single-host/workspace.yaml", str(workspace))
-                .replace("/opt/reddit_assets", str(REPO)).replace(" 4266", f" {code_port}")
-                .replace(" -p 3000 ", f" -p {web_port} ").split())
+        return (
+            line.replace("/opt/reddit_assets/deploy/single-host/workspace.yaml", str(workspace))
+            .replace("/opt/reddit_assets", str(REPO))
+            .replace(" 4266", f" {code_port}")
+            .replace(" -p 3000 ", f" -p {web_port} ")
+            .split()
+        )
 
     with webhook_server() as webhook:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_", "CELERY_"))}
-        env.update(DAGSTER_HOME=str(home), DAGSTER_PG_HOST=PG_HOST, DAGSTER_PG_PORT=str(PG_PORT), DAGSTER_PG_USER=PG_USER,
-                   DAGSTER_PG_PASSWORD="", DAGSTER_PG_DB=postgres_database, REDDIT_ASSETS_CONFIG=str(config),
-                   REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"), REDDIT_CLIENT_ID="c", REDDIT_CLIENT_SECRET="s",
-                   REDDIT_USER_AGENT="reddit_assets single-host test", REDDIT_OAUTH_URL=reddit_server.url,
-                   REDDIT_URL=reddit_server.url, REDDIT_ASSETS_ALERT_WEBHOOK_URL=webhook.url)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_", "CELERY_"))
+        }
+        env.update(
+            DAGSTER_HOME=str(home),
+            DAGSTER_PG_HOST=PG_HOST,
+            DAGSTER_PG_PORT=str(PG_PORT),
+            DAGSTER_PG_USER=PG_USER,
+            DAGSTER_PG_PASSWORD="",
+            DAGSTER_PG_DB=postgres_database,
+            REDDIT_ASSETS_CONFIG=str(config),
+            REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
+            REDDIT_CLIENT_ID="c",
+            REDDIT_CLIENT_SECRET="s",
+            REDDIT_USER_AGENT="reddit_assets single-host test",
+            REDDIT_OAUTH_URL=reddit_server.url,
+            REDDIT_URL=reddit_server.url,
+            REDDIT_ASSETS_ALERT_WEBHOOK_URL=webhook.url,
+        )
         processes = []
         try:
             for unit in UNITS:
@@ -311,8 +391,16 @@ def test_single_host_units_run_jobs_on_postgres_and_alert(tmp_path, postgres_dat
                         assert time.monotonic() < deadline, f"{unit}: {pre} never passed"
                         time.sleep(1)
                 log = open(tmp_path / f"{unit}.log", "wb")
-                processes.append(subprocess.Popen(command(_unit(unit)["ExecStart"][0]), cwd=REPO, env=env, stdout=log,
-                                                  stderr=subprocess.STDOUT, preexec_fn=_default_sigint_own_group))
+                processes.append(
+                    subprocess.Popen(
+                        command(_unit(unit)["ExecStart"][0]),
+                        cwd=REPO,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        preexec_fn=_default_sigint_own_group,
+                    )
+                )
             base_url = f"http://127.0.0.1:{web_port}"
             wait_until_up(base_url, timeout=180)
             run_ids = [_launch_daily_run(base_url, key) for key in keys]
@@ -331,12 +419,18 @@ def test_single_host_units_run_jobs_on_postgres_and_alert(tmp_path, postgres_dat
 
     logs = "\n".join(f"--- {u}\n" + (tmp_path / f"{u}.log").read_text(errors="replace")[-2000:] for u in UNITS)
     assert statuses == {run_ids[0]: "SUCCESS", run_ids[1]: "FAILURE"}, logs
-    runs = _query(postgres_database, "SELECT r.run_id, r.status, t.value FROM runs r JOIN run_tags t "
-                                     "ON t.run_id = r.run_id AND t.key = 'dagster/partition' ORDER BY t.value")
+    runs = _query(
+        postgres_database,
+        "SELECT r.run_id, r.status, t.value FROM runs r JOIN run_tags t "
+        "ON t.run_id = r.run_id AND t.key = 'dagster/partition' ORDER BY t.value",
+    )
     assert runs == [(run_ids[0], "SUCCESS", keys[0]), (run_ids[1], "FAILURE", keys[1])], logs
-    queued = _query(postgres_database, "SELECT count(DISTINCT run_id) FROM event_logs WHERE dagster_event_type = 'PIPELINE_ENQUEUED'")
+    queued = _query(
+        postgres_database,
+        "SELECT count(DISTINCT run_id) FROM event_logs WHERE dagster_event_type = 'PIPELINE_ENQUEUED'",
+    )
     assert queued == [(2,)]  # both went through the QueuedRunCoordinator
-    assert _query(postgres_database, "SELECT concurrency_key, \"limit\" FROM concurrency_limits") == [("reddit_api", 2)]
+    assert _query(postgres_database, 'SELECT concurrency_key, "limit" FROM concurrency_limits') == [("reddit_api", 2)]
     assert [(p["body"]["run_id"], p["body"]["partition"]) for p in posts] == [(run_ids[1], keys[1])], logs
     assert "private" in posts[0]["body"]["failed_steps"][0]["error"]
     with pytest.MonkeyPatch.context() as mp:  # the daemon's freshness sensor reported its check

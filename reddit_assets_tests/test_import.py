@@ -15,14 +15,15 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from reddit_assets.files.atomic import sha256_file
 from reddit_assets.cli import main
 from reddit_assets.config import load_config
-from reddit_assets_demo.generator import generate_subreddit
-from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
+from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
 from reddit_assets.migrate.urs_format import URS_FORMAT
+from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_tests.harness import CLI, configure, materialization_metadata, run_job
+
 DAY1, DAY2, DAY3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 5)
 RAW = dg.AssetKey(["reddit", "raw_scrape"])
 SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])
@@ -40,8 +41,15 @@ def our_document(name, day, n=6) -> dict:
     return {
         "subreddit": name,
         "date": day.isoformat(),
-        "settings": {"name": name, "category": "top", "n_results": n, "time_filter": "day", "query": None, "comments": "all"},
-        "scraped_at": dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.timezone.utc).isoformat(),
+        "settings": {
+            "name": name,
+            "category": "top",
+            "n_results": n,
+            "time_filter": "day",
+            "query": None,
+            "comments": "all",
+        },
+        "scraped_at": dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC).isoformat(),
         "api_requests": n + 2,
         "submissions": data.submissions,
         "comments": [c for s in data.submissions for c in data.comments.get(s["id"], [])],
@@ -86,11 +94,19 @@ def urs_submission(s: dict, tz: ZoneInfo = ZoneInfo("UTC")) -> dict:
 def urs_document(name, day, *, category="top", n=6, time_filter="day", tz=ZoneInfo("UTC"), rules=True) -> dict:
     data = _data(name, day, n)
     document = {
-        "scrape_settings": {"subreddit": name, "category": category, "n_results_or_keywords": str(n), "time_filter": time_filter},
+        "scrape_settings": {
+            "subreddit": name,
+            "category": category,
+            "n_results_or_keywords": str(n),
+            "time_filter": time_filter,
+        },
         "data": [urs_submission(s, tz) for s in data.submissions],
     }
     if rules:
-        document["subreddit_rules"] = {"rules": [{"short_name": "Be nice", "priority": 0}], "post_requirements": {"title_text_min_length": 5}}
+        document["subreddit_rules"] = {
+            "rules": [{"short_name": "Be nice", "priority": 0}],
+            "post_requirements": {"title_text_min_length": 5},
+        }
     return document
 
 
@@ -101,7 +117,9 @@ def write_json(path: Path, document) -> Path:
 
 
 def _raw_materializations(instance, partition):
-    return instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=RAW, asset_partitions=[partition]), limit=10).records
+    return instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW, asset_partitions=[partition]), limit=10
+    ).records
 
 
 def meta_of(instance, day, name):
@@ -112,7 +130,8 @@ def _rows(db_url, table, name, day, columns="id"):
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text(f"SELECT {columns} FROM {table} WHERE subreddit = :s AND scrape_date = :d ORDER BY id"), {"s": name, "d": day}
+            sa.text(f"SELECT {columns} FROM {table} WHERE subreddit = :s AND scrape_date = :d ORDER BY id"),
+            {"s": name, "d": day},
         ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
@@ -128,14 +147,24 @@ def mixed_folder(root: Path) -> dict[str, Path]:
         # ours, at a path unrelated to its partition: "anywhere under DIR"
         "ours": write_ours(root / "misc" / "alpha-export.json", alpha),
         # URS layout; the file says `beta`, the config `Beta` (Reddit names ignore case)
-        "urs": write_json(root / "scrapes" / DAY2.isoformat() / "subreddits" / "beta-top-6-results-past-day.json", urs_document("beta", DAY2)),
+        "urs": write_json(
+            root / "scrapes" / DAY2.isoformat() / "subreddits" / "beta-top-6-results-past-day.json",
+            urs_document("beta", DAY2),
+        ),
         # URS without a date folder: the date comes from the newest submission
-        "urs_loose": write_json(root / "loose" / "gamma-new-6-results.json", urs_document("gamma", DAY3, category="new", time_filter=None, rules=False)),
+        "urs_loose": write_json(
+            root / "loose" / "gamma-new-6-results.json",
+            urs_document("gamma", DAY3, category="new", time_filter=None, rules=False),
+        ),
         # a subreddit nobody configured yet
-        "unconfigured": write_json(root / "scrapes" / DAY2.isoformat() / "subreddits" / "newsub-hot-4-results.json",
-                                   urs_document("newsub", DAY2, category="hot", n=4, time_filter=None)),
-        "redditor": write_json(root / "scrapes" / DAY2.isoformat() / "redditors" / "spez-5-results.json",
-                               {"scrape_settings": {"redditor": "spez", "n_results": 5}, "data": {"information": {}, "interactions": {}}}),
+        "unconfigured": write_json(
+            root / "scrapes" / DAY2.isoformat() / "subreddits" / "newsub-hot-4-results.json",
+            urs_document("newsub", DAY2, category="hot", n=4, time_filter=None),
+        ),
+        "redditor": write_json(
+            root / "scrapes" / DAY2.isoformat() / "redditors" / "spez-5-results.json",
+            {"scrape_settings": {"redditor": "spez", "n_results": 5}, "data": {"information": {}, "interactions": {}}},
+        ),
     }
     bad = {
         "not_json": "not valid JSON",
@@ -158,7 +187,15 @@ def mixed_folder(root: Path) -> dict[str, Path]:
     del missing["scraped_at"]
     write_json(broken / "missing.json", {"format": "reddit_assets/raw-scrape@1", **missing})
     counted = our_document("alpha", DAY1)
-    write_json(broken / "counts.json", {"format": "reddit_assets/raw-scrape@1", **counted, "submission_count": 7, "comment_count": len(counted["comments"])})
+    write_json(
+        broken / "counts.json",
+        {
+            "format": "reddit_assets/raw-scrape@1",
+            **counted,
+            "submission_count": 7,
+            "comment_count": len(counted["comments"]),
+        },
+    )
     write_ours(broken / "bad_date.json", our_document("alpha", DAY1) | {"date": "2026-02-30"})
     bad_time = urs_document("beta", DAY2)
     bad_time["data"][2]["created_utc"] = "yesterday-ish"
@@ -176,17 +213,26 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
     home.mkdir()
 
     with dg.DagsterInstance.local_temp(str(home)) as instance:
-        cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor  # the sensor, ticking before the import
+        cursor = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance
+        ).cursor  # the sensor, ticking before the import
 
-        proc = subprocess.run([str(CLI), "import", str(old)], env={**os.environ, "DAGSTER_HOME": str(home)},
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(CLI), "import", str(old)],
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         out = proc.stdout
         assert proc.returncode == 1, out + proc.stderr
         lines = out.splitlines()
         for key, reason in bad.items():
-            [line] = [l for l in lines if str(files[key]) in l]
+            [line] = [line for line in lines if str(files[key]) in line]
             assert line.startswith("BAD") and reason in line, line
-        assert any(l.startswith("skipped") and str(files["redditor"]) in l and "redditor" in l for l in lines)
+        assert any(
+            line.startswith("skipped") and str(files["redditor"]) in line and "redditor" in line for line in lines
+        )
         assert "add these to subreddits.yaml: newsub" in out
         assert "8 file(s) not imported" in out
 
@@ -199,7 +245,7 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
         }
         assert sorted(data.rglob("*.json")) == sorted(raw.values())  # nothing from the bad files
         for name, day in (("alpha", DAY1), ("Beta", DAY2), ("gamma", DAY3)):
-            line = next(l for l in lines if f"-> {raw[name]}" in l)
+            line = next(line for line in lines if f"-> {raw[name]}" in line)
             assert line.startswith("imported") and f"{day}|{name}" in line and "materialization recorded" in line
             records = _raw_materializations(instance, f"{day}|{name}")
             assert len(records) == 1
@@ -209,12 +255,16 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
             assert (meta["submissions"], meta["comments"]) == (document["submission_count"], document["comment_count"])
         assert meta_of(instance, DAY1, "alpha")["imported_from"] == str(files["ours"].resolve())
         assert not _raw_materializations(instance, f"{DAY2}|newsub")  # placed, not recorded
-        assert "NOT recorded" in next(l for l in lines if f"-> {raw['newsub']}" in l)
+        assert "NOT recorded" in next(line for line in lines if f"-> {raw['newsub']}" in line)
 
         # The UI shows them materialized, and the automation sensor would load exactly these.
         assert {"2026-03-01|alpha", "2026-03-02|Beta", "2026-03-05|gamma"} <= instance.get_materialized_partitions(RAW)
         evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        assert {str(k) for k in evaluation.get_requested_partitions(SUBMISSIONS)} == {"2026-03-01|alpha", "2026-03-02|Beta", "2026-03-05|gamma"}
+        assert {str(k) for k in evaluation.get_requested_partitions(SUBMISSIONS)} == {
+            "2026-03-01|alpha",
+            "2026-03-02|Beta",
+            "2026-03-05|gamma",
+        }
 
         # Loading the imported partitions never calls Reddit.
         db = f"sqlite:///{tmp_path / 'data' / 'reddit.db'}"
@@ -223,10 +273,15 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
         assert reddit_server.stats()["requests"] == 0
 
         alpha = json.loads(files["ours"].read_text())
-        assert [r[0] for r in _rows(db, "reddit_submissions", "alpha", DAY1)] == sorted(s["id"] for s in alpha["submissions"])
+        assert [r[0] for r in _rows(db, "reddit_submissions", "alpha", DAY1)] == sorted(
+            s["id"] for s in alpha["submissions"]
+        )
         assert len(_rows(db, "reddit_comments", "alpha", DAY1)) == len(alpha["comments"]) > 0
         source = json.loads(files["urs"].read_text())["data"]
-        loaded = dict((r[0], r[1:]) for r in _rows(db, "reddit_submissions", "Beta", DAY2, "id, author, created_utc, over_18, title"))
+        loaded = dict(
+            (r[0], r[1:])
+            for r in _rows(db, "reddit_submissions", "Beta", DAY2, "id, author, created_utc, over_18, title")
+        )
         assert set(loaded) == {s["id"] for s in source}
         first = source[0]
         author, created, over_18, title = loaded[first["id"]]
@@ -255,15 +310,29 @@ def test_urs_conversion_keeps_every_field_and_reads_local_times(tmp_path, instan
     source = urs_document("CreditCardsIndia", DAY2, tz=tz)
     source["data"][0]["awards_note"] = "a field URS versions differ on"
     # URS before 3.2: MM-DD-YYYY date folders
-    path = write_json(tmp_path / "old" / "03-02-2026" / "subreddits" / "CreditCardsIndia-top-6-results-past-day.json", source)
-    report = import_directory(tmp_path / "old", config=_config(tmp_path, ["CreditCardsIndia"]), data_dir=tmp_path / "data",
-                              instance=instance, tz=tz)
+    path = write_json(
+        tmp_path / "old" / "03-02-2026" / "subreddits" / "CreditCardsIndia-top-6-results-past-day.json", source
+    )
+    report = import_directory(
+        tmp_path / "old",
+        config=_config(tmp_path, ["CreditCardsIndia"]),
+        data_dir=tmp_path / "data",
+        instance=instance,
+        tz=tz,
+    )
     assert [o.status for o in report.outcomes] == [IMPORTED] and report.exit_code == 0
     raw = json.loads((tmp_path / "data" / "scrapes" / "2026-03-02" / "CreditCardsIndia.json").read_text())
 
     expected = _data("CreditCardsIndia", DAY2).submissions
     assert raw["date"] == "2026-03-02" and raw["comments"] == [] and raw["submission_count"] == 6
-    assert raw["settings"] == {"name": "CreditCardsIndia", "category": "top", "n_results": 6, "time_filter": "day", "query": None, "comments": "none"}
+    assert raw["settings"] == {
+        "name": "CreditCardsIndia",
+        "category": "top",
+        "n_results": 6,
+        "time_filter": "day",
+        "query": None,
+        "comments": "none",
+    }
     assert raw["source"]["format"] == URS_FORMAT and raw["source"]["date_from"] == "date folder"
     assert raw["source"]["scrape_settings"] == source["scrape_settings"]
     assert raw["source"]["subreddit_rules"] == source["subreddit_rules"]
@@ -274,16 +343,24 @@ def test_urs_conversion_keeps_every_field_and_reads_local_times(tmp_path, instan
         assert got["urs_original"]["created_utc"] == given["created_utc"]
         assert got["author"] == reddit["author"] and got["over_18"] == given["nsfw"]
     assert raw["submissions"][0]["awards_note"] == "a field URS versions differ on"
-    assert raw["scraped_at"] == dt.datetime.fromtimestamp(max(s["created_utc"] for s in raw["submissions"]), dt.timezone.utc).isoformat()
+    assert (
+        raw["scraped_at"]
+        == dt.datetime.fromtimestamp(max(s["created_utc"] for s in raw["submissions"]), dt.UTC).isoformat()
+    )
 
 
 def test_rerun_dry_run_conflict_overwrite_and_configuring_later(tmp_path, instance):
     old = tmp_path / "old"
     data = tmp_path / "data"
     write_ours(old / "a.json", our_document("alpha", DAY1))
-    write_json(old / "scrapes" / DAY2.isoformat() / "subreddits" / "newsub-hot-4-results.json", urs_document("newsub", DAY2, category="hot", n=4))
+    write_json(
+        old / "scrapes" / DAY2.isoformat() / "subreddits" / "newsub-hot-4-results.json",
+        urs_document("newsub", DAY2, category="hot", n=4),
+    )
     config = _config(tmp_path, ["alpha"])
-    run = lambda cfg=config, **kw: import_directory(old, config=cfg, data_dir=data, instance=instance, **kw)
+
+    def run(cfg=config, **kw):
+        return import_directory(old, config=cfg, data_dir=data, instance=instance, **kw)
 
     dry = import_directory(old, config=config, data_dir=data, dry_run=True)
     assert [o.status for o in dry.outcomes] == [IMPORTED, IMPORTED] and not data.exists()
@@ -304,14 +381,20 @@ def test_rerun_dry_run_conflict_overwrite_and_configuring_later(tmp_path, instan
     configured = _config(tmp_path, ["alpha", "newsub"])
     later = run(configured)
     assert [o.recorded for o in later.outcomes] == ["already recorded", "recorded"] and not later.unconfigured
-    assert meta_of(instance, DAY2, "newsub")["sha256"] == sha256_file(data / "scrapes" / DAY2.isoformat() / "newsub.json")
+    assert meta_of(instance, DAY2, "newsub")["sha256"] == sha256_file(
+        data / "scrapes" / DAY2.isoformat() / "newsub.json"
+    )
 
     # Different content for a partition that has a raw file: refused unless --overwrite.
     changed = our_document("alpha", DAY1)
     changed["submissions"] = changed["submissions"][:3]
     write_ours(old / "a.json", changed)
     refused = run(configured)
-    assert refused.outcomes[0].status == CONFLICT and "--overwrite" in refused.outcomes[0].reason and refused.exit_code == 1
+    assert (
+        refused.outcomes[0].status == CONFLICT
+        and "--overwrite" in refused.outcomes[0].reason
+        and refused.exit_code == 1
+    )
     assert sha256_file(raw) == sha
     replaced = run(configured, overwrite=True)
     assert replaced.outcomes[0].status == REPLACED and replaced.exit_code == 0
@@ -360,8 +443,16 @@ def test_cli_usage_errors_exit_2(tmp_path, monkeypatch, capsys):
 
 def test_validate_config(tmp_path, capsys):
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump({"subreddits": [{"name": "CreditCardsIndia", "category": "t", "n_results": 25},
-                                                   {"name": "python", "category": "search", "query": "dagster", "time_filter": "week"}]}))
+    good.write_text(
+        yaml.safe_dump(
+            {
+                "subreddits": [
+                    {"name": "CreditCardsIndia", "category": "t", "n_results": 25},
+                    {"name": "python", "category": "search", "query": "dagster", "time_filter": "week"},
+                ]
+            }
+        )
+    )
     assert main(["validate-config", str(good)]) == 0
     out = capsys.readouterr().out
     assert "valid, 2 subreddit(s)" in out

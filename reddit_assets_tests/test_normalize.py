@@ -6,20 +6,51 @@ from reddit_assets.files.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA, nor
 
 
 def _document(submissions, comments):
-    return {"date": "2026-11-27", "subreddit": "de", "scraped_at": "2026-11-27T23:30:00+00:00", "submissions": submissions, "comments": comments}
+    return {
+        "date": "2026-11-27",
+        "subreddit": "de",
+        "scraped_at": "2026-11-27T23:30:00+00:00",
+        "submissions": submissions,
+        "comments": comments,
+    }
 
 
 def test_rows_carry_partition_and_typed_fields():
-    subs, coms = normalize(_document(
-        [{"id": "s1", "title": "Grüße 🎉", "created_utc": 1764201600.0, "score": 5, "author": "[deleted]", "over_18": False}],
-        [{"id": "c1", "link_id": "t3_s1", "parent_id": "t3_s1", "body": "a\tb\nc", "created_utc": 1764201601, "edited": 1764201700.5}],
-    ))
+    subs, coms = normalize(
+        _document(
+            [
+                {
+                    "id": "s1",
+                    "title": "Grüße 🎉",
+                    "created_utc": 1764201600.0,
+                    "score": 5,
+                    "author": "[deleted]",
+                    "over_18": False,
+                }
+            ],
+            [
+                {
+                    "id": "c1",
+                    "link_id": "t3_s1",
+                    "parent_id": "t3_s1",
+                    "body": "a\tb\nc",
+                    "created_utc": 1764201601,
+                    "edited": 1764201700.5,
+                }
+            ],
+        )
+    )
     assert subs.schema == SUBMISSION_SCHEMA and coms.schema == COMMENT_SCHEMA
     s, c = subs.to_pylist()[0], coms.to_pylist()[0]
-    assert (s["scrape_date"], s["subreddit"], s["title"], s["author"]) == (dt.date(2026, 11, 27), "de", "Grüße 🎉", "[deleted]")
-    assert s["created_utc"] == dt.datetime(2025, 11, 27, tzinfo=dt.timezone.utc)
+    assert (s["scrape_date"], s["subreddit"], s["title"], s["author"]) == (
+        dt.date(2026, 11, 27),
+        "de",
+        "Grüße 🎉",
+        "[deleted]",
+    )
+    assert s["created_utc"] == dt.datetime(2025, 11, 27, tzinfo=dt.UTC)
     assert (c["submission_id"], c["parent_id"], c["body"]) == ("s1", "t3_s1", "a\tb\nc")
-    assert c["edited_utc"] == dt.datetime.fromtimestamp(1764201700.5, tz=dt.timezone.utc)
+    assert c["edited_utc"] == dt.datetime.fromtimestamp(1764201700.5, tz=dt.UTC)
 
 
 def test_unedited_comment_has_no_edit_time():
@@ -47,8 +78,16 @@ def test_depth_follows_the_parent_chain_past_continue_this_thread():
 def _chain(n: int) -> list[dict]:
     """One reply chain of n comments: each answers the one before, with a repeat at the end."""
     comments = [{"id": "c0", "parent_id": "t3_s", "link_id": "t3_s", "body": "root", "created_utc": 1764201600}]
-    comments += [{"id": f"c{i}", "parent_id": f"t1_c{i - 1}", "link_id": "t3_s", "body": f"reply {i} ✓", "created_utc": 1764201600 + i}
-                  for i in range(1, n)]
+    comments += [
+        {
+            "id": f"c{i}",
+            "parent_id": f"t1_c{i - 1}",
+            "link_id": "t3_s",
+            "body": f"reply {i} ✓",
+            "created_utc": 1764201600 + i,
+        }
+        for i in range(1, n)
+    ]
     return comments + [dict(comments[3], body="repeat")]
 
 

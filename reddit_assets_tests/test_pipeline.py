@@ -20,7 +20,10 @@ def _table_counts(url, name):
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         counts = tuple(
-            conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE subreddit = :s AND scrape_date = :d"), {"s": name, "d": TODAY}).scalar()
+            conn.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE subreddit = :s AND scrape_date = :d"),
+                {"s": name, "d": TODAY},
+            ).scalar()
             for table in ("reddit_submissions", "reddit_comments")
         )
     engine.dispose()
@@ -38,7 +41,12 @@ def instance():
 
 
 def test_daily_job_on_embedded_defaults(monkeypatch, tmp_path, reddit_server, instance):
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "CreditCardsIndia", "category": "t", "n_results": 25}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        subreddits=[{"name": "CreditCardsIndia", "category": "t", "n_results": 25}],
+    )
     result = run_job(defs, "daily_scrape_job", TODAY, "CreditCardsIndia", instance)
     assert result.success
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
@@ -76,12 +84,28 @@ def test_daily_job_on_embedded_defaults(monkeypatch, tmp_path, reddit_server, in
     assert not (tmp_path / "data" / "archives" / archive["object_key"]).exists()  # deleted after verified upload
 
 
-@pytest.mark.parametrize("category,extra", [("h", {}), ("n", {}), ("t", {"time_filter": "all"}), ("c", {"time_filter": "week"}), ("r", {}), ("s", {"query": "the"})])
+@pytest.mark.parametrize(
+    "category,extra",
+    [
+        ("h", {}),
+        ("n", {}),
+        ("t", {"time_filter": "all"}),
+        ("c", {"time_filter": "week"}),
+        ("r", {}),
+        ("s", {"query": "the"}),
+    ],
+)
 def test_every_category_scrapes(monkeypatch, tmp_path, reddit_server, instance, category, extra):
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url,
-                     subreddits=[{"name": "catsub", "category": category, "n_results": 7, "comments": "none", **extra}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        subreddits=[{"name": "catsub", "category": category, "n_results": 7, "comments": "none", **extra}],
+    )
     result = defs.resolve_job_def("daily_scrape_job").execute_in_process(
-        partition_key=_key("catsub"), instance=instance, raise_on_error=False,
+        partition_key=_key("catsub"),
+        instance=instance,
+        raise_on_error=False,
         asset_selection=[dg.AssetKey(["reddit", "raw_scrape"])],
     )
     assert result.success
@@ -92,12 +116,16 @@ def test_every_category_scrapes(monkeypatch, tmp_path, reddit_server, instance, 
 
 
 def test_comment_expansion_limit_reads_fewer_comments(monkeypatch, tmp_path, reddit_server, instance):
-    subs = [{"name": "deepsub", "category": "top", "n_results": 30, "time_filter": "all", "comments": 0},
-            {"name": "deepsub2", "category": "top", "n_results": 30, "time_filter": "all", "comments": "all"}]
+    subs = [
+        {"name": "deepsub", "category": "top", "n_results": 30, "time_filter": "all", "comments": 0},
+        {"name": "deepsub2", "category": "top", "n_results": 30, "time_filter": "all", "comments": "all"},
+    ]
     reddit_server.set_subreddit("deepsub2", reddit_server.subreddit_data("deepsub"))
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=subs)
     for name in ("deepsub", "deepsub2"):
-        assert run_job(defs, "daily_scrape_job", TODAY, name, instance, asset_selection=[dg.AssetKey(["reddit", "raw_scrape"])]).success
+        assert run_job(
+            defs, "daily_scrape_job", TODAY, name, instance, asset_selection=[dg.AssetKey(["reddit", "raw_scrape"])]
+        ).success
     limited, full = _raw(tmp_path, "deepsub"), _raw(tmp_path, "deepsub2")
     assert limited["submission_count"] == full["submission_count"] == 30
     total = sum(len(c) for c in reddit_server.subreddit_data("deepsub").comments.values())
@@ -105,8 +133,12 @@ def test_comment_expansion_limit_reads_fewer_comments(monkeypatch, tmp_path, red
     assert limited["comment_count"] < total
 
 
-@pytest.mark.parametrize("name,message", [("secretclub", "private"), ("gonesub", "banned"), ("nosuchsub", "does not exist")])
-def test_unavailable_subreddit_fails_clearly_and_leaves_no_file(monkeypatch, tmp_path, reddit_server, instance, name, message):
+@pytest.mark.parametrize(
+    "name,message", [("secretclub", "private"), ("gonesub", "banned"), ("nosuchsub", "does not exist")]
+)
+def test_unavailable_subreddit_fails_clearly_and_leaves_no_file(
+    monkeypatch, tmp_path, reddit_server, instance, name, message
+):
     reddit_server.auto_create = False
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": name}])
     result = run_job(defs, "daily_scrape_job", TODAY, name, instance)
@@ -117,10 +149,18 @@ def test_unavailable_subreddit_fails_clearly_and_leaves_no_file(monkeypatch, tmp
     assert len(result.get_step_failure_events()) == 1  # no retries: retrying cannot help
 
 
-def test_postgres_and_s3_one_archive_and_rerun_is_idempotent(monkeypatch, tmp_path, reddit_server, instance, postgres_url, s3_endpoint, s3_bucket, s3_client):
+def test_postgres_and_s3_one_archive_and_rerun_is_idempotent(
+    monkeypatch, tmp_path, reddit_server, instance, postgres_url, s3_endpoint, s3_bucket, s3_client
+):
     s3 = {"endpoint": s3_endpoint, "bucket": s3_bucket, "key": "test-key", "secret": "test-secret-key"}
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=postgres_url, s3=s3,
-                     subreddits=[{"name": "dataengineering", "category": "hot", "n_results": 20, "comments": "all"}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        database_url=postgres_url,
+        s3=s3,
+        subreddits=[{"name": "dataengineering", "category": "hot", "n_results": 20, "comments": "all"}],
+    )
     assert run_job(defs, "daily_scrape_job", TODAY, "dataengineering", instance).success
     raw = _raw(tmp_path, "dataengineering")
     data = reddit_server.subreddit_data("dataengineering")
@@ -140,20 +180,32 @@ def test_postgres_and_s3_one_archive_and_rerun_is_idempotent(monkeypatch, tmp_pa
     assert len(objects()) == 1
 
 
-def test_archive_failure_does_not_stop_database_branch(monkeypatch, tmp_path, reddit_server, instance, dead_s3_endpoint):
+def test_archive_failure_does_not_stop_database_branch(
+    monkeypatch, tmp_path, reddit_server, instance, dead_s3_endpoint
+):
     s3 = {"endpoint": dead_s3_endpoint, "bucket": "nowhere", "key": "k", "secret": "s"}
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3, subreddits=[{"name": "branchy", "n_results": 5}])
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3, subreddits=[{"name": "branchy", "n_results": 5}]
+    )
     result = run_job(defs, "daily_scrape_job", TODAY, "branchy", instance)
     assert not result.success
     assert {e.step_key for e in result.get_step_failure_events()} == {"reddit__r2_archive"}
     assert _table_counts(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}", "branchy")[0] == 5
-    local_zip = tmp_path / "data" / "archives" / "daily_scrapes" / "branchy" / TODAY.isoformat() / f"branchy_{TODAY}.zip"
+    local_zip = (
+        tmp_path / "data" / "archives" / "daily_scrapes" / "branchy" / TODAY.isoformat() / f"branchy_{TODAY}.zip"
+    )
     assert local_zip.exists()  # kept: it was never verified in the store
 
 
 def test_database_failure_does_not_stop_archive_branch(monkeypatch, tmp_path, reddit_server, instance):
     dead_db = "postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2"
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=dead_db, subreddits=[{"name": "branchy", "n_results": 5}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        database_url=dead_db,
+        subreddits=[{"name": "branchy", "n_results": 5}],
+    )
     result = run_job(defs, "daily_scrape_job", TODAY, "branchy", instance)
     assert not result.success
     assert {e.step_key for e in result.get_step_failure_events()} == {"database_tables"}

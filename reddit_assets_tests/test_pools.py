@@ -4,8 +4,8 @@ from the instance's default_limit, and a limit someone set is never changed."""
 import dagster as dg
 import pytest
 
-from reddit_assets.cli import main
 from reddit_assets.automation.pools import PoolLimitMissing, ensure_pool_limit
+from reddit_assets.cli import main
 
 WITH_DEFAULT = "concurrency:\n  pools:\n    default_limit: 2\n    granularity: run\ntelemetry:\n  enabled: false\n"
 WITHOUT_DEFAULT = "telemetry:\n  enabled: false\n"

@@ -47,8 +47,13 @@ def _rows(db_url, day, name):
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
         rows = {
-            table: [tuple(r) for r in conn.execute(
-                sa.text(f"SELECT * FROM {table} WHERE subreddit = :s AND scrape_date = :d ORDER BY id"), {"s": name, "d": day})]
+            table: [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(f"SELECT * FROM {table} WHERE subreddit = :s AND scrape_date = :d ORDER BY id"),
+                    {"s": name, "d": day},
+                )
+            ]
             for table in ("reddit_submissions", "reddit_comments")
         }
     engine.dispose()
@@ -59,7 +64,9 @@ def _delete_rows(db_url, day, name):
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
         for table in ("reddit_submissions", "reddit_comments"):
-            conn.execute(sa.text(f"DELETE FROM {table} WHERE subreddit = :s AND scrape_date = :d"), {"s": name, "d": day})
+            conn.execute(
+                sa.text(f"DELETE FROM {table} WHERE subreddit = :s AND scrape_date = :d"), {"s": name, "d": day}
+            )
     engine.dispose()
 
 
@@ -69,8 +76,13 @@ def _failure_message(result) -> str:
 
 
 def _scraped_with_s3(monkeypatch, tmp_path, reddit_server, instance, s3, name):
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3,
-                     subreddits=[{"name": name, "category": "hot", "n_results": 8, "comments": 0}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        s3=s3,
+        subreddits=[{"name": name, "category": "hot", "n_results": 8, "comments": 0}],
+    )
     assert run_job(defs, "daily_scrape_job", TODAY, name, instance).success
     return defs
 
@@ -78,7 +90,9 @@ def _scraped_with_s3(monkeypatch, tmp_path, reddit_server, instance, s3, name):
 # -- restore from the archive ---------------------------------------------------------------
 
 
-def test_lost_raw_file_is_restored_from_s3_archive_and_reloaded(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket):
+def test_lost_raw_file_is_restored_from_s3_archive_and_reloaded(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket
+):
     name = "restoresub"
     defs = _scraped_with_s3(monkeypatch, tmp_path, reddit_server, instance, _s3(s3_endpoint, s3_bucket), name)
     raw = _raw_path(tmp_path, TODAY, name)
@@ -100,16 +114,23 @@ def test_lost_raw_file_is_restored_from_s3_archive_and_reloaded(monkeypatch, tmp
     assert _rows(_db(tmp_path), TODAY, name) == rows_before
     assert reddit_server.stats()["requests"] == requests_before
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
-    assert any(f"raw file restored from archive s3://{s3_bucket}/daily_scrapes/{name}/{TODAY}/{name}_{TODAY}.zip" in m for m in logs)
+    assert any(
+        f"raw file restored from archive s3://{s3_bucket}/daily_scrapes/{name}/{TODAY}/{name}_{TODAY}.zip" in m
+        for m in logs
+    )
 
     # With the file back, the next run reads it and restores nothing.
     assert run_job(defs, "database_only_job", TODAY, name, instance).success
     assert materialization_metadata(instance, "reddit/submissions", key)["restored_from_archive"] is False
 
 
-def test_no_raw_file_and_no_archive_fails_naming_both_places(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket):
+def test_no_raw_file_and_no_archive_fails_naming_both_places(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket
+):
     name = "neverscraped"
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=_s3(s3_endpoint, s3_bucket), subreddits=[{"name": name}])
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=_s3(s3_endpoint, s3_bucket), subreddits=[{"name": name}]
+    )
     result = run_job(defs, "database_only_job", PAST, name, instance)
     assert not result.success
     message = _failure_message(result)  # exactly one failure: retrying cannot help
@@ -136,7 +157,9 @@ def _corrupt_manifest(s3_client, bucket, key, raw_member):
     s3_client.put_object(Bucket=bucket, Key=key, Body=out.getvalue())
 
 
-def test_corrupted_archive_fails_clearly_and_loads_nothing(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+def test_corrupted_archive_fails_clearly_and_loads_nothing(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
+):
     name = "rottensub"
     defs = _scraped_with_s3(monkeypatch, tmp_path, reddit_server, instance, _s3(s3_endpoint, s3_bucket), name)
     key = f"daily_scrapes/{name}/{TODAY}/{name}_{TODAY}.zip"
@@ -159,7 +182,12 @@ def test_corrupted_archive_fails_clearly_and_loads_nothing(monkeypatch, tmp_path
 
 def test_past_top_snapshot_is_refused_unless_allowed_late(monkeypatch, tmp_path, reddit_server, instance):
     name = "snapsub"
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": name, "category": "top", "n_results": 5}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        subreddits=[{"name": name, "category": "top", "n_results": 5}],
+    )
     refused = run_job(defs, "daily_scrape_job", PAST, name, instance, asset_selection=RAW)
     assert not refused.success
     message = _failure_message(refused)
@@ -168,8 +196,15 @@ def test_past_top_snapshot_is_refused_unless_allowed_late(monkeypatch, tmp_path,
     assert not _raw_path(tmp_path, PAST, name).exists()
     assert reddit_server.stats()["requests"] == 0
 
-    late = run_job(defs, "daily_scrape_job", PAST, name, instance, asset_selection=RAW,
-                   run_config={"ops": {"reddit__raw_scrape": {"config": {"allow_late_snapshot": True}}}})
+    late = run_job(
+        defs,
+        "daily_scrape_job",
+        PAST,
+        name,
+        instance,
+        asset_selection=RAW,
+        run_config={"ops": {"reddit__raw_scrape": {"config": {"allow_late_snapshot": True}}}},
+    )
     assert late.success
     raw = json.loads(_raw_path(tmp_path, PAST, name).read_text())
     assert raw["late_snapshot"] is True and raw["date"] == PAST.isoformat() and raw["submission_count"] == 5
@@ -191,7 +226,9 @@ def _days(name, days, n):
 @pytest.fixture
 def past_server():
     """A Reddit whose data is generated around PAST, not today."""
-    with RedditServer(day=PAST, generator_kwargs={"n_submissions": 20, "comments_per_submission": (0, 3), "popular_threads": 0}) as server:
+    with RedditServer(
+        day=PAST, generator_kwargs={"n_submissions": 20, "comments_per_submission": (0, 3), "popular_threads": 0}
+    ) as server:
         yield server
 
 
@@ -199,11 +236,19 @@ def test_new_for_a_past_day_collects_only_that_day(monkeypatch, tmp_path, past_s
     days = [PAST - dt.timedelta(days=1), PAST, PAST + dt.timedelta(days=1)]
     past_server.set_subreddit("daysub", _days("daysub", days, 15))
     # More than Reddit's 1000-item listing cap on that day alone: paging stops before the day's start.
-    past_server.set_subreddit("floodsub", generate_subreddit("floodsub", PAST, n_submissions=1100, comments_per_submission=(0, 0), popular_threads=0))
-    defs = configure(monkeypatch, tmp_path, reddit_url=past_server.url, subreddits=[
-        {"name": "daysub", "category": "new", "comments": "all"},
-        {"name": "floodsub", "category": "new", "comments": "none"},
-    ])
+    past_server.set_subreddit(
+        "floodsub",
+        generate_subreddit("floodsub", PAST, n_submissions=1100, comments_per_submission=(0, 0), popular_threads=0),
+    )
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=past_server.url,
+        subreddits=[
+            {"name": "daysub", "category": "new", "comments": "all"},
+            {"name": "floodsub", "category": "new", "comments": "none"},
+        ],
+    )
 
     assert run_job(defs, "daily_scrape_job", PAST, "daysub", instance, asset_selection=RAW).success
     raw = json.loads(_raw_path(tmp_path, PAST, "daysub").read_text())
@@ -215,7 +260,9 @@ def test_new_for_a_past_day_collects_only_that_day(monkeypatch, tmp_path, past_s
 
     assert run_job(defs, "daily_scrape_job", PAST, "floodsub", instance, asset_selection=RAW).success
     flood = json.loads(_raw_path(tmp_path, PAST, "floodsub").read_text())
-    start = dt.datetime.combine(PAST, dt.time(), tzinfo=dt.timezone.utc).timestamp()
-    assert flood["submission_count"] == 1000 and all(start <= s["created_utc"] < start + 86400 for s in flood["submissions"])
+    start = dt.datetime.combine(PAST, dt.time(), tzinfo=dt.UTC).timestamp()
+    assert flood["submission_count"] == 1000 and all(
+        start <= s["created_utc"] < start + 86400 for s in flood["submissions"]
+    )
     assert flood["reached_day_start"] is False
     assert materialization_metadata(instance, "reddit/raw_scrape", f"{PAST}|floodsub")["reached_day_start"] is False

@@ -11,14 +11,21 @@ from reddit_assets_tests.harness import configure
 def _tick(defs, when):
     schedule = defs.resolve_schedule_def("daily_scrape_schedule")
     with dg.DagsterInstance.local_temp() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def())
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        )
         return schedule, list(schedule.evaluate_tick(context).run_requests)
 
 
 def test_tick_requests_todays_partition_for_every_subreddit(monkeypatch, tmp_path):
-    defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", start_date="2026-11-01",
-                     subreddits=[{"name": "CreditCardsIndia", "category": "t"}, {"name": "de"}])
-    schedule, requests = _tick(defs, dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.timezone.utc))
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url="http://127.0.0.1:9",
+        start_date="2026-11-01",
+        subreddits=[{"name": "CreditCardsIndia", "category": "t"}, {"name": "de"}],
+    )
+    schedule, requests = _tick(defs, dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.UTC))
     assert schedule.cron_schedule == "30 23 * * *" and schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert schedule.job_name == "daily_scrape_job"
@@ -26,16 +33,28 @@ def test_tick_requests_todays_partition_for_every_subreddit(monkeypatch, tmp_pat
     assert len({r.run_key for r in requests}) == 2
     # the requested partitions exist at that moment (today's date partition is open)
     partitions = defs.resolve_job_def("daily_scrape_job").partitions_def
-    keys = partitions.get_partition_keys(current_time=dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.timezone.utc))
+    keys = partitions.get_partition_keys(current_time=dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.UTC))
     assert all(r.partition_key in keys for r in requests)
 
 
 def test_master_switch_off_starts_the_schedule_stopped(monkeypatch, tmp_path):
-    defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "de"}], flags={"master_enabled": False})
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url="http://127.0.0.1:9",
+        subreddits=[{"name": "de"}],
+        flags={"master_enabled": False},
+    )
     assert defs.resolve_schedule_def("daily_scrape_schedule").default_status == dg.DefaultScheduleStatus.STOPPED
 
 
 def test_create_archives_disabled_leaves_archive_out_of_the_daily_job(monkeypatch, tmp_path):
-    defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "de"}], flags={"create_archives_enabled": False})
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url="http://127.0.0.1:9",
+        subreddits=[{"name": "de"}],
+        flags={"create_archives_enabled": False},
+    )
     keys = {k.to_user_string() for k in defs.resolve_job_def("daily_scrape_job").asset_layer.executable_asset_keys}
     assert keys == {"reddit/raw_scrape", "reddit/submissions", "reddit/comments"}

@@ -17,5 +17,9 @@ class Alerts(NamedTuple):
 def build_alerts(app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition) -> Alerts:
     return Alerts(
         checks=[build_freshness_check(app_config, partitions_def)],
-        sensors=[build_run_failure_alert(), build_pending_alerts_sensor(), build_freshness_sensor(app_config, partitions_def)],
+        sensors=[
+            build_run_failure_alert(),
+            build_pending_alerts_sensor(),
+            build_freshness_sensor(app_config, partitions_def),
+        ],
     )

@@ -14,11 +14,17 @@ from urllib.parse import urlsplit
 import dagster as dg
 
 from reddit_assets.alerts import outbox as alert_outbox
-from reddit_assets.files.paths import data_dir
 from reddit_assets.alerts.webhook import WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_VAR, WebhookError, post_webhook
+from reddit_assets.files.paths import data_dir
 
-_SECRET_VARS = ("REDDIT_CLIENT_SECRET", "REDDIT_PASSWORD", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY",
-                "DAGSTER_PG_PASSWORD", WEBHOOK_VAR)
+_SECRET_VARS = (
+    "REDDIT_CLIENT_SECRET",
+    "REDDIT_PASSWORD",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "DAGSTER_PG_PASSWORD",
+    WEBHOOK_VAR,
+)
 _URL_VARS = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_BACKEND_URL")
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
 _MAX_TEXT = 2000
@@ -67,14 +73,16 @@ def run_failure_payload(context: dg.RunFailureSensorContext) -> dict:
         "partition": partition,
         "error": error,
         "failed_steps": steps,
-        "text": f"reddit_assets: run {run.run_id} of {run.job_name}" + (f" ({partition})" if partition else "")
+        "text": f"reddit_assets: run {run.run_id} of {run.job_name}"
+        + (f" ({partition})" if partition else "")
         + f" failed: {first}",
     }
 
 
 def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.RunStatusSensorDefinition:
-    @dg.run_failure_sensor(name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING,
-                           minimum_interval_seconds=30)
+    @dg.run_failure_sensor(
+        name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30
+    )
     def alert_on_run_failure(context: dg.RunFailureSensorContext):
         """POSTs every failed run (job, run id, partition, error) to $REDDIT_ASSETS_ALERT_WEBHOOK_URL."""
         url = env_value(WEBHOOK_VAR)
@@ -86,7 +94,9 @@ def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.RunS
         except WebhookError as exc:
             # Dagster will not show this sensor the run again: keep the alert for deliver_pending_alerts.
             kept = alert_outbox.keep(data_dir(), payload, f"run_failure-{context.dagster_run.run_id}")
-            context.log.warning(f"alert for failed run {context.dagster_run.run_id} not delivered: {exc}; kept in {kept}")
+            context.log.warning(
+                f"alert for failed run {context.dagster_run.run_id} not delivered: {exc}; kept in {kept}"
+            )
             return dg.SkipReason(f"alert not delivered: {exc}; kept for a later delivery")
         return None
 
@@ -94,7 +104,9 @@ def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.RunS
 
 
 def build_pending_alerts_sensor(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.SensorDefinition:
-    @dg.sensor(name="deliver_pending_alerts", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+    @dg.sensor(
+        name="deliver_pending_alerts", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING
+    )
     def deliver_pending_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         """Every minute: POSTs the failure alerts the webhook did not take before, oldest first."""
         folder = data_dir()

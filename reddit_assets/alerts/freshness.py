@@ -44,7 +44,8 @@ class Freshness:
         limit = self.max_age.total_seconds() / 3600
         if self.stale:
             return "not scraped within {:g} h: {}".format(
-                limit, ", ".join(f"r/{name} ({self.age_hours(name):.1f} h ago)" for name in self.stale))
+                limit, ", ".join(f"r/{name} ({self.age_hours(name):.1f} h ago)" for name in self.stale)
+            )
         scraped = len(self.last_scraped) - len(self.never_scraped)
         never = f"; never scraped: {', '.join(f'r/{n}' for n in self.never_scraped)}" if self.never_scraped else ""
         return f"{scraped} of {len(self.last_scraped)} subreddits scraped, all within {limit:g} h{never}"
@@ -52,7 +53,7 @@ class Freshness:
     def metadata(self) -> dict:
         rows = ["| subreddit | last scraped (UTC) | hours ago |", "| --- | --- | --- |"]
         for name, stamp in self.last_scraped.items():
-            when = "never" if stamp is None else dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+            when = "never" if stamp is None else dt.datetime.fromtimestamp(stamp, dt.UTC).strftime("%Y-%m-%d %H:%M")
             age = "" if stamp is None else f"{self.age_hours(name):.1f}"
             rows.append(f"| {name} | {when} | {age} |")
         return {
@@ -63,8 +64,9 @@ class Freshness:
         }
 
 
-def evaluate_freshness(instance: dg.DagsterInstance, partitions_def: dg.MultiPartitionsDefinition,
-                       names: list[str], now: float) -> Freshness:
+def evaluate_freshness(
+    instance: dg.DagsterInstance, partitions_def: dg.MultiPartitionsDefinition, names: list[str], now: float
+) -> Freshness:
     """The newest raw_scrape materialization of each subreddit, over all its date partitions."""
     keys: dict[str, list[str]] = {name: [] for name in names}
     for key in partitions_def.get_partition_keys(dynamic_partitions_store=instance):
@@ -76,7 +78,10 @@ def evaluate_freshness(instance: dg.DagsterInstance, partitions_def: dg.MultiPar
         newest = None
         for start in range(0, len(keys[name]), _KEYS_PER_QUERY):  # stays under SQLite's parameter limit
             records = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=RAW_SCRAPE, asset_partitions=keys[name][start:start + _KEYS_PER_QUERY]), limit=1
+                dg.AssetRecordsFilter(
+                    asset_key=RAW_SCRAPE, asset_partitions=keys[name][start : start + _KEYS_PER_QUERY]
+                ),
+                limit=1,
             ).records
             if records and (newest is None or records[0].timestamp > newest):
                 newest = records[0].timestamp
@@ -87,13 +92,23 @@ def evaluate_freshness(instance: dg.DagsterInstance, partitions_def: dg.MultiPar
 def _check_result(freshness: Freshness) -> dict:
     # A subreddit never scraped is listed but not failed: it may have just been added, and
     # a subreddit whose scrapes keep failing is reported by the run failure alert.
-    return {"passed": not freshness.stale, "severity": dg.AssetCheckSeverity.ERROR,
-            "description": freshness.description(), "metadata": freshness.metadata()}
+    return {
+        "passed": not freshness.stale,
+        "severity": dg.AssetCheckSeverity.ERROR,
+        "description": freshness.description(),
+        "metadata": freshness.metadata(),
+    }
 
 
-def build_freshness_check(app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=RAW_SCRAPE, name=FRESHNESS_CHECK, blocking=False,
-                    description="Every configured subreddit was scraped within the last 26 hours.")
+def build_freshness_check(
+    app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=RAW_SCRAPE,
+        name=FRESHNESS_CHECK,
+        blocking=False,
+        description="Every configured subreddit was scraped within the last 26 hours.",
+    )
     def subreddits_fresh(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         """Fails naming each subreddit whose newest raw file is older than 26 hours."""
         freshness = evaluate_freshness(context.instance, partitions_def, app_config.names, time.time())
@@ -102,21 +117,28 @@ def build_freshness_check(app_config: AppConfig, partitions_def: dg.MultiPartiti
     return subreddits_fresh
 
 
-def build_freshness_sensor(app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition,
-                           timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.SensorDefinition:
+def build_freshness_sensor(
+    app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition, timeout: float = WEBHOOK_TIMEOUT_SECONDS
+) -> dg.SensorDefinition:
     @dg.sensor(name="subreddit_freshness", minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.RUNNING)
     def subreddit_freshness(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         """Every 15 minutes: records the subreddits_fresh check on reddit/raw_scrape, and POSTs
         to $REDDIT_ASSETS_ALERT_WEBHOOK_URL when the set of stale subreddits changes."""
         freshness = evaluate_freshness(context.instance, partitions_def, app_config.names, time.time())
-        evaluation = dg.AssetCheckEvaluation(asset_key=RAW_SCRAPE, check_name=FRESHNESS_CHECK, **_check_result(freshness))
+        evaluation = dg.AssetCheckEvaluation(
+            asset_key=RAW_SCRAPE, check_name=FRESHNESS_CHECK, **_check_result(freshness)
+        )
         alerted = json.loads(context.cursor) if context.cursor else []
         cursor = context.cursor
         if freshness.stale != alerted:
             url = env_value(WEBHOOK_VAR)
-            payload = {"event": "freshness", "stale_subreddits": freshness.stale, "previously_stale": alerted,
-                       "max_age_hours": MAX_AGE.total_seconds() / 3600,
-                       "text": f"reddit_assets: {freshness.description()}"}
+            payload = {
+                "event": "freshness",
+                "stale_subreddits": freshness.stale,
+                "previously_stale": alerted,
+                "max_age_hours": MAX_AGE.total_seconds() / 3600,
+                "text": f"reddit_assets: {freshness.description()}",
+            }
             if not url:
                 context.log.info(f"{WEBHOOK_VAR} is not set: {freshness.description()}")
             else:

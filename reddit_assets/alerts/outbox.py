@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from reddit_assets.alerts.webhook import WEBHOOK_TIMEOUT_SECONDS, WebhookError, post_webhook
 from reddit_assets.files.atomic import atomic_file
 from reddit_assets.files.paths import pending_alerts_dir
-from reddit_assets.alerts.webhook import WEBHOOK_TIMEOUT_SECONDS, WebhookError, post_webhook
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

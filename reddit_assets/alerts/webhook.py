@@ -21,7 +21,9 @@ def post_webhook(url: str, payload: dict, timeout: float = WEBHOOK_TIMEOUT_SECON
     if urlsplit(url).scheme not in ("http", "https"):
         raise WebhookError(f"{WEBHOOK_VAR} must be an http(s) URL")
     request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "reddit_assets-alerts"},
     )
     try:

@@ -1,12 +1,11 @@
 """reddit/r2_archive: the day's files zipped and uploaded to R2 (or kept locally)."""
 
-
 import dagster as dg
 
-from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
+from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.partitions import partitions_of
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
@@ -26,7 +25,9 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         backfill_policy=dg.BackfillPolicy.single_run(),
         automation_condition=FOLLOW_RAW_SCRAPE if flags.create_archives_enabled else None,
     )
-    def r2_archive(context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource) -> dg.MaterializeResult:
+    def r2_archive(
+        context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource
+    ) -> dg.MaterializeResult:
         """Zip of the raw file, Parquet copies of its rows and a manifest of counts and
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
         The local zip is deleted only after the upload is verified."""
@@ -49,10 +50,14 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
                 try:
                     store.put_verified(object_key, zip_path, info.sha256)
                 except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
-                    raise dg.Failure(f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
-                                     allow_retries=False) from None
+                    raise dg.Failure(
+                        f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
+                        allow_retries=False,
+                    ) from None
                 zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
-                metadata.update(uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe())
+                metadata.update(
+                    uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe()
+                )
             else:
                 metadata["local_path"] = dg.MetadataValue.path(str(zip_path))
             context.add_asset_metadata(metadata, partition_key=key)

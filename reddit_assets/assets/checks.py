@@ -10,14 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
+from reddit_assets.assets.raw_source import read_normalized
+from reddit_assets.assets.records import latest_materialization_metadata
 from reddit_assets.files.archive_zip import ArchiveError, verify_archive
 from reddit_assets.files.atomic import sha256_file
-from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
-from reddit_assets.assets.records import latest_materialization_metadata
-from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.partitions import partitions_of
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import RawFileError, read_raw_file_hashed
+from reddit_assets.partitions import partitions_of
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.objects import ObjectStoreError
@@ -34,14 +34,20 @@ def _result(problems: dict[str, str], checked: int, metadata: dict, **kwargs) ->
     return dg.AssetCheckResult(
         passed=not problems,
         description="; ".join(listed) or None,
-        metadata={"partitions_checked": checked, "partitions_failing": len(problems), **(metadata if checked == 1 else {})},
+        metadata={
+            "partitions_checked": checked,
+            "partitions_failing": len(problems),
+            **(metadata if checked == 1 else {}),
+        },
         **kwargs,
     )
 
 
 def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=RAW_SCRAPE, partitions_def=partitions_def, name="raw_file_matches_counts")
-    def raw_file_matches_counts(context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource) -> dg.AssetCheckResult:
+    def raw_file_matches_counts(
+        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource
+    ) -> dg.AssetCheckResult:
         """The raw file parses, holds as many items as it records, and has the SHA-256 its
         materialization recorded."""
         problems, metadata = {}, {}
@@ -54,7 +60,11 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
                 continue
             if latest_materialization_metadata(context.instance, RAW_SCRAPE, key).get("sha256", sha256) != sha256:
                 problems[key] = "the raw file changed since it was materialized"
-            metadata = {"submissions": document["submission_count"], "comments": document["comment_count"], "sha256": sha256}
+            metadata = {
+                "submissions": document["submission_count"],
+                "comments": document["comment_count"],
+                "sha256": sha256,
+            }
         return _result(problems, len(partitions), metadata)
 
     @dg.multi_asset_check(
@@ -64,7 +74,9 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         ],
         name="rows_match_raw_file",
     )
-    def rows_match_raw_file(context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, database: DatabaseResource):
+    def rows_match_raw_file(
+        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, database: DatabaseResource
+    ):
         """The partition's rows equal the raw file's (distinct ids), with no duplicate ids."""
         store = database.store()
         problems = {SUBMISSIONS: {}, COMMENTS: {}}
@@ -82,13 +94,23 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
             duplicates = store.duplicate_ids(date, name)
             for asset_key, want, got in zip((SUBMISSIONS, COMMENTS), expected, found):
                 if want != got or duplicates:
-                    problems[asset_key][key] = f"{got} rows in the database, {want} in the raw file, {duplicates} duplicate ids"
+                    problems[asset_key][key] = (
+                        f"{got} rows in the database, {want} in the raw file, {duplicates} duplicate ids"
+                    )
                 metadata[asset_key] = {"rows_in_database": got, "rows_in_raw_file": want, "duplicate_ids": duplicates}
         for asset_key in (SUBMISSIONS, COMMENTS):
-            yield _result(problems[asset_key], len(partitions), metadata[asset_key], asset_key=asset_key, check_name="rows_match_raw_file")
+            yield _result(
+                problems[asset_key],
+                len(partitions),
+                metadata[asset_key],
+                asset_key=asset_key,
+                check_name="rows_match_raw_file",
+            )
 
     @dg.asset_check(asset=R2_ARCHIVE, partitions_def=partitions_def, name="archive_matches_manifest")
-    def archive_matches_manifest(context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource) -> dg.AssetCheckResult:
+    def archive_matches_manifest(
+        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource
+    ) -> dg.AssetCheckResult:
         """The stored archive has the SHA-256 its materialization recorded, and every member
         matches the manifest inside it."""
         store = archive_store.store()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 RAW_SCRAPE = dg.AssetKey(["reddit", "raw_scrape"])
 SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])
 COMMENTS = dg.AssetKey(["reddit", "comments"])

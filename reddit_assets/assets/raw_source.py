@@ -71,7 +71,9 @@ def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date
         try:
             restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key)
         except ArchiveError as exc:  # a damaged archive stays damaged: no retry
-            raise dg.Failure(f"partition {date}|{name}: no raw file at {raw_path}, and {exc}", allow_retries=False) from None
+            raise dg.Failure(
+                f"partition {date}|{name}: no raw file at {raw_path}, and {exc}", allow_retries=False
+            ) from None
         if restored_from is None:
             raise dg.Failure(
                 f"partition {date}|{name}: no raw file at {raw_path} and no archive "

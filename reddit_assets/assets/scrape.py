@@ -1,6 +1,5 @@
 """reddit/raw_scrape: the only asset that talks to Reddit."""
 
-
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -9,9 +8,9 @@ from pydantic import Field
 
 from reddit_assets.assets.declarations import OWNERS, RAW_SCRAPE, REDDIT_POOL, RETRY_POLICY
 from reddit_assets.config import AppConfig, SubredditConfig
-from reddit_assets.partitions import split_partition_key
 from reddit_assets.files.preview import top_posts_markdown
 from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets.partitions import split_partition_key
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
 from reddit_assets.reddit.scraper import SubredditUnavailable
@@ -27,7 +26,9 @@ class ScrapeRunConfig(dg.Config):
     )
 
 
-def plan_scrape(entry: SubredditConfig, date: dt.date, today: dt.date, allow_late_snapshot: bool) -> "tuple[dt.date | None, bool]":
+def plan_scrape(
+    entry: SubredditConfig, date: dt.date, today: dt.date, allow_late_snapshot: bool
+) -> "tuple[dt.date | None, bool]":
     """(past_day for `new`, late flag) for scraping `date` on `today`; refuses what would lie.
 
     A listing shows Reddit as it is now, so a snapshot for another day would be
@@ -62,7 +63,9 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
         retry_policy=RETRY_POLICY,
         backfill_policy=dg.BackfillPolicy.multi_run(1),
     )
-    def raw_scrape(context: dg.AssetExecutionContext, config: ScrapeRunConfig, reddit: RedditResource, raw_files: RawFilesResource) -> dg.MaterializeResult:
+    def raw_scrape(
+        context: dg.AssetExecutionContext, config: ScrapeRunConfig, reddit: RedditResource, raw_files: RawFilesResource
+    ) -> dg.MaterializeResult:
         """One subreddit's listing and comment trees for one day, as Reddit returned them,
         in `<data_dir>/scrapes/<date>/<subreddit>.json` (written atomically)."""
         date, name = split_partition_key(context.partition_key)
@@ -81,7 +84,7 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
             "subreddit": name,
             "date": date.isoformat(),
             "settings": entry.settings(),
-            "scraped_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "scraped_at": dt.datetime.now(dt.UTC).isoformat(),
             "api_requests": stats.requests,
             "rate_limited": stats.rate_limited,
             "late_snapshot": late,

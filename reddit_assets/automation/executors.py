@@ -12,7 +12,7 @@ executes and never shown in the UI.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -44,7 +44,9 @@ def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition
     if choice != "celery":
         raise ValueError(f"{EXECUTOR_VAR}={env[EXECUTOR_VAR]!r}: expected 'celery', 'default' or unset")
     if not env.get(BROKER_VAR):
-        raise ValueError(f"{EXECUTOR_VAR}=celery needs {BROKER_VAR} (e.g. amqp://user:password@host:5672// or redis://host:6379/0)")
+        raise ValueError(
+            f"{EXECUTOR_VAR}=celery needs {BROKER_VAR} (e.g. amqp://user:password@host:5672// or redis://host:6379/0)"
+        )
     from dagster_celery import celery_executor
 
     return celery_executor.configured(celery_executor_config(env), name="celery")

@@ -60,7 +60,7 @@ def _iso(value) -> str:
 def _zip_time(scraped_at: str) -> tuple[int, int, int, int, int, int]:
     """Member timestamps come from the scrape, so the same input gives the same members."""
     try:
-        when = dt.datetime.fromisoformat(scraped_at).astimezone(dt.timezone.utc)
+        when = dt.datetime.fromisoformat(scraped_at).astimezone(dt.UTC)
     except (TypeError, ValueError):
         return (1980, 1, 1, 0, 0, 0)
     if when.year < 1980:
@@ -132,7 +132,7 @@ def build_archive(
                 "scraped_at": scraped_at,
                 "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
                 "files": files,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
             }
             zf.writestr(
                 _member(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED),
@@ -236,8 +236,10 @@ def verify_archive(zip_path: Path) -> list[str]:
                     problems.append(f"member {name} is not readable Parquet ({exc})")
                     continue
                 if rows != manifest["counts"].get(what):
-                    problems.append(f"member {name} holds {rows} rows, manifest counts {manifest['counts'].get(what)} {what}")
-        for name, what in counts_by_member.items():
+                    problems.append(
+                        f"member {name} holds {rows} rows, manifest counts {manifest['counts'].get(what)} {what}"
+                    )
+        for name in counts_by_member:
             if name not in listed:
                 problems.append(f"manifest does not list {name}")
     return problems

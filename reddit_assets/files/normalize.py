@@ -61,8 +61,20 @@ COMMENT_SCHEMA = pa.schema(
 )
 
 # Columns copied straight from Reddit's fields, by name and type.
-_SUBMISSION_FIELDS = [f for f in SUBMISSION_SCHEMA.names if f not in ("scrape_date", "subreddit", "created_utc", "scraped_at")]
-_COMMENT_FIELDS = ["id", "parent_id", "author", "body", "permalink", "distinguished", "score", "is_submitter", "stickied"]
+_SUBMISSION_FIELDS = [
+    f for f in SUBMISSION_SCHEMA.names if f not in ("scrape_date", "subreddit", "created_utc", "scraped_at")
+]
+_COMMENT_FIELDS = [
+    "id",
+    "parent_id",
+    "author",
+    "body",
+    "permalink",
+    "distinguished",
+    "score",
+    "is_submitter",
+    "stickied",
+]
 
 
 def _seconds(value) -> float | None:

@@ -16,5 +16,7 @@ def top_posts_markdown(submissions: list[dict], n: int = 5) -> str:
     top = sorted(submissions, key=lambda s: s.get("score") or 0, reverse=True)[:n]
     lines = ["| score | comments | title | author |", "| ---: | ---: | --- | --- |"]
     for s in top:
-        lines.append(f"| {s.get('score') or 0} | {s.get('num_comments') or 0} | {_cell(s.get('title'))} | {_cell(s.get('author'), 30)} |")
+        lines.append(
+            f"| {s.get('score') or 0} | {s.get('num_comments') or 0} | {_cell(s.get('title'))} | {_cell(s.get('author'), 30)} |"
+        )
     return "\n".join(lines)

@@ -93,9 +93,7 @@ def validate_raw_document(document: object, path: str | Path) -> dict:
         if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i for i in items):
             raise RawFileError(path, f"'{key}' must be a list of objects with an 'id'")
         if count_key in document and document[count_key] != len(items):
-            raise RawFileError(
-                path, f"'{key}' holds {len(items)} items but the file records {document[count_key]}"
-            )
+            raise RawFileError(path, f"'{key}' holds {len(items)} items but the file records {document[count_key]}")
     return document
 
 

@@ -32,13 +32,19 @@ import dagster as dg
 
 from reddit_assets.assets.declarations import RAW_SCRAPE
 from reddit_assets.assets.records import latest_materialization_metadata
-from reddit_assets.files.atomic import fsync_dir, sha256_file
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
+from reddit_assets.files.atomic import fsync_dir, sha256_file
 from reddit_assets.files.normalize import normalize
-from reddit_assets.partitions import partition_key
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, validate_raw_document, write_raw_file
-from reddit_assets.migrate.urs_format import URS_FORMAT, UrsFormatError, convert_urs_subreddit, date_from_folder, urs_kind
+from reddit_assets.migrate.urs_format import (
+    URS_FORMAT,
+    UrsFormatError,
+    convert_urs_subreddit,
+    date_from_folder,
+    urs_kind,
+)
+from reddit_assets.partitions import partition_key
 
 IMPORTED, REPLACED, PRESENT, BAD, CONFLICT, SKIPPED = "imported", "replaced", "present", "bad", "conflict", "skipped"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -134,7 +140,9 @@ def load_json(path: Path) -> tuple[object, str]:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         if _ends_unfinished(text):
-            raise ImportProblem(f"truncated: the JSON stops inside an unfinished value after {len(data)} bytes") from None
+            raise ImportProblem(
+                f"truncated: the JSON stops inside an unfinished value after {len(data)} bytes"
+            ) from None
         raise ImportProblem(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     return parsed, hashlib.sha256(data).hexdigest()
 
@@ -155,7 +163,9 @@ def _ours(document: dict, path: Path) -> Parsed:
         raise ImportProblem(exc.problem) from None
     name = document["subreddit"]
     if not is_valid_subreddit_name(name):
-        raise ImportProblem(f"subreddit {name!r} is not a subreddit name (2 to 21 ASCII letters, digits or underscores)")
+        raise ImportProblem(
+            f"subreddit {name!r} is not a subreddit name (2 to 21 ASCII letters, digits or underscores)"
+        )
     return Parsed(document, RAW_FORMAT, _parse_date(document["date"]), name)
 
 
@@ -174,7 +184,9 @@ def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
     document, sha256 = load_json(path)
     if isinstance(document, dict) and "format" in document:
         if document["format"] != RAW_FORMAT:
-            raise ImportProblem(f"unknown format {document['format']!r} (this version reads {RAW_FORMAT!r} and URS subreddit scrapes)")
+            raise ImportProblem(
+                f"unknown format {document['format']!r} (this version reads {RAW_FORMAT!r} and URS subreddit scrapes)"
+            )
         return _ours(document, path)
     kind = urs_kind(document)
     if kind == "subreddit":
@@ -216,7 +228,9 @@ def _staging(data_dir: Path, dry_run: bool):
             yield Path(tmp)
         return
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-staging-", dir=data_dir) as tmp:  # same file system: rename is atomic
+    with tempfile.TemporaryDirectory(
+        prefix=".import-staging-", dir=data_dir
+    ) as tmp:  # same file system: rename is atomic
         yield Path(tmp)
 
 
@@ -252,8 +266,18 @@ def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date:
 
 
 class _Importer:
-    def __init__(self, report: ImportReport, config: AppConfig, data_dir: Path, staging: Path, *,
-                 instance: dg.DagsterInstance | None, overwrite: bool, tz: ZoneInfo, today: dt.date):
+    def __init__(
+        self,
+        report: ImportReport,
+        config: AppConfig,
+        data_dir: Path,
+        staging: Path,
+        *,
+        instance: dg.DagsterInstance | None,
+        overwrite: bool,
+        tz: ZoneInfo,
+        today: dt.date,
+    ):
         self.report, self.config, self.data_dir, self.staging = report, config, data_dir, staging
         self.instance, self.overwrite, self.tz, self.today = instance, overwrite, tz, today
         self.configured = {name.lower(): name for name in config.names}
@@ -281,9 +305,12 @@ class _Importer:
             return Outcome(path, BAD, f"its rows cannot be built: {type(exc).__name__}: {exc}")
 
         outcome = Outcome(
-            path, IMPORTED, partition=str(partition_key(parsed.date, name)),
+            path,
+            IMPORTED,
+            partition=str(partition_key(parsed.date, name)),
             raw_path=raw_file_path(self.data_dir, parsed.date, name),
-            submissions=len(document["submissions"]), comments=len(document["comments"]),
+            submissions=len(document["submissions"]),
+            comments=len(document["comments"]),
             source_format=parsed.source_format,
         )
         staged = write_raw_file(self.staging / f"{len(self.report.outcomes)}.json", document)
@@ -315,8 +342,10 @@ class _Importer:
                 outcome.status, outcome.reason = PRESENT, f"same content as {first.source}"
             else:
                 outcome.status = CONFLICT
-                outcome.reason = (f"{first.source} in this import gives partition {outcome.partition} different "
-                                  "content; not imported (keep one of the two)")
+                outcome.reason = (
+                    f"{first.source} in this import gives partition {outcome.partition} different "
+                    "content; not imported (keep one of the two)"
+                )
             return False
         if target.exists():
             existing = sha256_file(target)
@@ -325,8 +354,10 @@ class _Importer:
                 return False
             if not self.overwrite:
                 outcome.status = CONFLICT
-                outcome.reason = (f"a different raw file is already at {target} (SHA-256 {existing[:12]}..., this file "
-                                  f"gives {outcome.sha256[:12]}...); not overwritten: pass --overwrite to replace it")
+                outcome.reason = (
+                    f"a different raw file is already at {target} (SHA-256 {existing[:12]}..., this file "
+                    f"gives {outcome.sha256[:12]}...); not overwritten: pass --overwrite to replace it"
+                )
                 return False
             outcome.status = REPLACED
         if self.report.dry_run:
@@ -358,7 +389,9 @@ def import_directory(
     report = ImportReport(root=root, dry_run=dry_run, start_date=config.start_date)
     files = find_json_files(root)  # listed before the staging folder exists, in case root holds data_dir
     with _staging(data_dir, dry_run) as staging:
-        importer = _Importer(report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today)
+        importer = _Importer(
+            report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today
+        )
         for path in files:
             report.outcomes.append(importer.one(path))
     return report

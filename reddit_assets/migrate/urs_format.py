@@ -30,7 +30,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from reddit_assets.config import CATEGORY_CODES, CATEGORIES, TIME_FILTERS, is_valid_subreddit_name
+from reddit_assets.config import CATEGORIES, CATEGORY_CODES, TIME_FILTERS, is_valid_subreddit_name
 
 URS_FORMAT = "urs/subreddit-scrape"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%m-%d-%Y %H:%M:%S")
@@ -44,7 +44,11 @@ class UrsFormatError(ValueError):
 
 def urs_kind(document: object) -> str | None:
     """'subreddit', 'redditor' or 'comments' for a URS scrape; None if it is not one."""
-    if not isinstance(document, dict) or not isinstance(document.get("scrape_settings"), dict) or "data" not in document:
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("scrape_settings"), dict)
+        or "data" not in document
+    ):
         return None
     settings = document["scrape_settings"]
     if "subreddit" in settings:
@@ -90,7 +94,9 @@ def parse_urs_time(value: object, tz: ZoneInfo, where: str) -> float:
 
 def _settings(raw: dict, name: str) -> dict:
     category = raw.get("category")
-    category = CATEGORY_CODES.get(category.strip().lower(), category.strip().lower()) if isinstance(category, str) else None
+    category = (
+        CATEGORY_CODES.get(category.strip().lower(), category.strip().lower()) if isinstance(category, str) else None
+    )
     if category not in CATEGORIES:
         raise UrsFormatError(f"scrape_settings.category {raw.get('category')!r} is not one of {', '.join(CATEGORIES)}")
     time_filter = raw.get("time_filter")
@@ -102,7 +108,9 @@ def _settings(raw: dict, name: str) -> dict:
     query, n_results = None, None
     if category == "search":
         query = str(wanted)
-    elif (isinstance(wanted, int) and not isinstance(wanted, bool)) or (isinstance(wanted, str) and wanted.strip().isdigit()):
+    elif (isinstance(wanted, int) and not isinstance(wanted, bool)) or (
+        isinstance(wanted, str) and wanted.strip().isdigit()
+    ):
         n_results = int(wanted)
     else:
         raise UrsFormatError(f"scrape_settings.n_results_or_keywords {wanted!r} is not a number of results")
@@ -156,11 +164,11 @@ def convert_urs_subreddit(
     if folder_date is not None:
         date, date_rule = folder_date, "date folder"
     elif newest is not None:
-        date, date_rule = dt.datetime.fromtimestamp(newest, dt.timezone.utc).date(), "newest submission (UTC)"
+        date, date_rule = dt.datetime.fromtimestamp(newest, dt.UTC).date(), "newest submission (UTC)"
     else:
         raise UrsFormatError("cannot tell the date: no date folder (YYYY-MM-DD) above it and no submission times")
-    day_start = dt.datetime.combine(date, dt.time(), tzinfo=dt.timezone.utc).timestamp()
-    scraped_at = dt.datetime.fromtimestamp(max(day_start, newest or day_start), dt.timezone.utc)
+    day_start = dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC).timestamp()
+    scraped_at = dt.datetime.fromtimestamp(max(day_start, newest or day_start), dt.UTC)
 
     return {
         "subreddit": name,

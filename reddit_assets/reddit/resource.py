@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import dagster as dg
 import praw
@@ -22,10 +21,10 @@ class RedditResource(dg.ConfigurableResource):
     client_id: str = Field(description="Reddit app client id (REDDIT_CLIENT_ID).")
     client_secret: str = Field(description="Reddit app secret (REDDIT_CLIENT_SECRET).")
     user_agent: str = Field(description="A descriptive user agent (REDDIT_USER_AGENT).")
-    username: Optional[str] = Field(default=None, description="Script-app login; unset for read-only app auth.")
-    password: Optional[str] = Field(default=None, description="Script-app password.")
-    oauth_url: Optional[str] = Field(default=None, description="API endpoint override (REDDIT_OAUTH_URL).")
-    reddit_url: Optional[str] = Field(default=None, description="Token endpoint override (REDDIT_URL).")
+    username: str | None = Field(default=None, description="Script-app login; unset for read-only app auth.")
+    password: str | None = Field(default=None, description="Script-app password.")
+    oauth_url: str | None = Field(default=None, description="API endpoint override (REDDIT_OAUTH_URL).")
+    reddit_url: str | None = Field(default=None, description="Token endpoint override (REDDIT_URL).")
     timeout: float = Field(default=30.0, description="Seconds to wait for each HTTP answer.")
     max_429_retries: int = Field(default=5, description="How often a 429 is waited out before failing.")
 

@@ -67,7 +67,7 @@ def _unavailable(name: str, exc: Exception) -> SubredditUnavailable:
 
 
 def _day_bounds(day: dt.date) -> tuple[float, float]:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
     return start, start + 86400
 
 

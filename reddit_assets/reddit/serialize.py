@@ -29,7 +29,5 @@ def plain(value: Any) -> Any:
 def raw_data(thing: PRAWBase) -> dict:
     """Every field Reddit returned for a submission or comment (its `data` object)."""
     return {
-        key: plain(value)
-        for key, value in vars(thing).items()
-        if not key.startswith("_") and key not in _PRAW_ONLY
+        key: plain(value) for key, value in vars(thing).items() if not key.startswith("_") and key not in _PRAW_ONLY
     }

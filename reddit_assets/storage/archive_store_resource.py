@@ -24,7 +24,7 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from reddit_assets.storage.objects import DEFAULT_PART_SIZE, MiB, LocalFolderStore, ObjectStore, S3ObjectStore
+from reddit_assets.storage.objects import DEFAULT_PART_SIZE, LocalFolderStore, MiB, ObjectStore, S3ObjectStore
 
 _ACCOUNT_ID_RE = re.compile(r"[A-Za-z0-9]{1,64}")
 

@@ -32,7 +32,7 @@ class DatabaseResource(dg.ConfigurableResource):
         return self._stores[pid]
 
     def kind(self) -> str:
-        """"postgres" or "sqlite"."""
+        """ "postgres" or "sqlite"."""
         return database_kind(self.url)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

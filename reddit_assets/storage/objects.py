@@ -45,7 +45,9 @@ class ObjectStoreRefused(ObjectStoreError):
 
 
 # S3 error codes that stay the same however often the request is repeated.
-_REFUSAL_CODES = frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "NoSuchBucket", "InvalidBucketName"})
+_REFUSAL_CODES = frozenset(
+    {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "NoSuchBucket", "InvalidBucketName"}
+)
 
 
 def _client_error(message: str, exc) -> ObjectStoreError:
@@ -248,7 +250,9 @@ class S3ObjectStore(ObjectStore):
         if resp is None:
             return None
         sha = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
-        return ObjectInfo(key=key, size=int(resp["ContentLength"]), sha256=sha, etag=(resp.get("ETag") or "").strip('"') or None)
+        return ObjectInfo(
+            key=key, size=int(resp["ContentLength"]), sha256=sha, etag=(resp.get("ETag") or "").strip('"') or None
+        )
 
     def put_verified(self, key: str, path: Path, sha256: str) -> UploadResult:
         check_key(key)
@@ -278,7 +282,9 @@ class S3ObjectStore(ObjectStore):
         problems: list[str] = []
         resp = self._head_raw(key)
         if resp is None:
-            raise UploadVerificationError(f"upload to {self.describe()}, key {key}: the object is not there after the upload")
+            raise UploadVerificationError(
+                f"upload to {self.describe()}, key {key}: the object is not there after the upload"
+            )
         stored_size = int(resp["ContentLength"])
         etag = resp.get("ETag")
         meta_sha = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)

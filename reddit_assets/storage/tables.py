@@ -47,13 +47,13 @@ class _UtcDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
@@ -72,10 +72,7 @@ def _sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
 
 def _columns(schema: pa.Schema, *, constraints: bool) -> list[sa.Column]:
     not_null = set(PARTITION_KEY) | {"scraped_at"}
-    return [
-        sa.Column(f.name, _sql_type(f.type), nullable=not (constraints and f.name in not_null))
-        for f in schema
-    ]
+    return [sa.Column(f.name, _sql_type(f.type), nullable=not (constraints and f.name in not_null)) for f in schema]
 
 
 metadata = sa.MetaData()
@@ -102,7 +99,10 @@ SUBMISSIONS_LATEST = sa.Table(SUBMISSIONS_LATEST_VIEW, _view_metadata, *_columns
 COMMENTS_LATEST = sa.Table(COMMENTS_LATEST_VIEW, _view_metadata, *_columns(COMMENT_SCHEMA, constraints=False))
 
 _LOADS = ((SUBMISSIONS, SUBMISSION_SCHEMA), (COMMENTS, COMMENT_SCHEMA))
-_VIEWS = ((SUBMISSIONS_LATEST_VIEW, SUBMISSIONS_TABLE, SUBMISSION_SCHEMA), (COMMENTS_LATEST_VIEW, COMMENTS_TABLE, COMMENT_SCHEMA))
+_VIEWS = (
+    (SUBMISSIONS_LATEST_VIEW, SUBMISSIONS_TABLE, SUBMISSION_SCHEMA),
+    (COMMENTS_LATEST_VIEW, COMMENTS_TABLE, COMMENT_SCHEMA),
+)
 
 
 def _view_select(table_name: str, schema: pa.Schema) -> str:
@@ -127,7 +127,7 @@ def normalize_url(url: str | sa.URL) -> sa.URL:
 
 
 def database_kind(url: str | sa.URL) -> str:
-    """"postgres" or "sqlite"; ValueError for any other database."""
+    """ "postgres" or "sqlite"; ValueError for any other database."""
     backend = normalize_url(url).get_backend_name()
     if backend == "postgresql":
         return "postgres"
@@ -277,7 +277,9 @@ class TableStore:
         with self._write() as conn, conn.begin():
             if self.kind == "postgres":
                 # Two runs of the same partition wait for each other instead of colliding on the key.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _partition_lock_key(date, subreddit)})
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _partition_lock_key(date, subreddit)}
+                )
                 conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # COPY data holds naive UTC timestamps
             for sql_table, _ in _LOADS:
                 conn.execute(
@@ -326,10 +328,7 @@ class TableStore:
     def duplicate_ids(self, date: dt.date, subreddit: str) -> int:
         """Rows of one partition whose id occurs more than once, across both tables (0 when sound)."""
         ids = sa.union_all(
-            *(
-                sa.select(t.c.id).where(t.c.scrape_date == date, t.c.subreddit == subreddit)
-                for t, _ in _LOADS
-            )
+            *(sa.select(t.c.id).where(t.c.scrape_date == date, t.c.subreddit == subreddit) for t, _ in _LOADS)
         ).subquery()
         per_id = (
             sa.select(sa.func.count().label("n"))

@@ -58,7 +58,9 @@ class Chromium:
         self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
         self._proc = subprocess.Popen(
             [self.binary, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             self._ws = websocket.create_connection(self._page_websocket(), timeout=self.timeout, suppress_origin=True)
@@ -115,7 +117,9 @@ class Chromium:
         """The value of a JavaScript expression in the page (awaited if a promise)."""
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
-            raise BrowserError(f"{expression!r}: {result['exceptionDetails'].get('text')} {result['result'].get('description', '')}")
+            raise BrowserError(
+                f"{expression!r}: {result['exceptionDetails'].get('text')} {result['result'].get('description', '')}"
+            )
         return result["result"].get("value")
 
     def goto(self, url: str) -> None:
@@ -141,7 +145,9 @@ class Chromium:
             if not missing:
                 return text
             if time.monotonic() > deadline:
-                raise AssertionError(f"not on the page after {timeout:.0f} s: {missing}\n--- page text ---\n{text[:4000]}")
+                raise AssertionError(
+                    f"not on the page after {timeout:.0f} s: {missing}\n--- page text ---\n{text[:4000]}"
+                )
             time.sleep(0.25)
 
     def click_text(self, text: str, selector: str = "button, a, [role=button], [role=tab]") -> None:
@@ -156,16 +162,27 @@ class Chromium:
             }})()"""
         )
         if not found:
-            raise AssertionError(f"no clickable {selector!r} with text {text!r}\n--- page text ---\n{self.text()[:4000]}")
+            raise AssertionError(
+                f"no clickable {selector!r} with text {text!r}\n--- page text ---\n{self.text()[:4000]}"
+            )
 
     def press(self, key: str, code: str, key_code: int, modifiers: int = 0) -> None:
         """A key press as the user's keyboard sends it; modifiers: Alt=1, Ctrl=2, Meta=4, Shift=8."""
         for kind in ("keyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=key_code, modifiers=modifiers)
+            self.send(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                code=code,
+                windowsVirtualKeyCode=key_code,
+                modifiers=modifiers,
+            )
 
     def links(self) -> list[dict]:
         """Every link on the page: {"text", "href"}."""
-        return self.evaluate("[...document.querySelectorAll('a[href]')].map(a => ({text: a.innerText.trim(), href: a.href}))")
+        return self.evaluate(
+            "[...document.querySelectorAll('a[href]')].map(a => ({text: a.innerText.trim(), href: a.href}))"
+        )
 
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

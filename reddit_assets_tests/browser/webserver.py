@@ -28,7 +28,10 @@ def dagster_webserver(env: dict[str, str], log_path: Path, timeout: float = 60):
     with open(log_path, "wb") as log:
         proc = start_process_group(
             [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_until_loaded(proc, base_url, log_path, timeout)
@@ -57,4 +60,6 @@ def _wait_until_loaded(proc: subprocess.Popen, base_url: str, log_path: Path, ti
         except (requests.RequestException, ValueError, KeyError, TypeError):
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"dagster-webserver at {base_url} not ready within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"dagster-webserver at {base_url} not ready within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}"
+    )

@@ -30,7 +30,9 @@ def _wait_for_line(log: Path, process: subprocess.Popen, text: str, timeout: flo
     deadline = time.monotonic() + timeout
     while text not in log.read_text(errors="replace"):
         assert process.poll() is None, f"the demo ended early:\n{log.read_text(errors='replace')[-3000:]}"
-        assert time.monotonic() < deadline, f"no {text!r} after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        assert time.monotonic() < deadline, (
+            f"no {text!r} after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+        )
         time.sleep(1)
 
 
@@ -50,25 +52,34 @@ def _processes_with(marker: str) -> list[int]:
 def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
     root, port = tmp_path / "demo", free_port()
     data = root / "data"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("REDDIT_", "R2_", "DAGSTER_")) and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DAGSTER_")) and k != "DATABASE_URL"
+    }
     env.update(REDDIT_ASSETS_DEMO_DIR=str(root), REDDIT_ASSETS_DEMO_PORT=str(port))
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "reddit_assets_demo.run"], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "reddit_assets_demo.run"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         _wait_for_line(log, demo, READY, timeout=420)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/asset-groups", timeout=30) as page:
             assert page.status == 200
 
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         names = load_config(REPO / "subreddits.yaml").names
         with sqlite3.connect(data / "reddit.db") as db:
             for name in names:
                 assert (data / "scrapes" / today.isoformat() / f"{name}.json").exists(), name
-                (rows,) = db.execute("SELECT count(*) FROM reddit_submissions WHERE scrape_date = ? AND subreddit = ?",
-                                     (today.isoformat(), name)).fetchone()
+                (rows,) = db.execute(
+                    "SELECT count(*) FROM reddit_submissions WHERE scrape_date = ? AND subreddit = ?",
+                    (today.isoformat(), name),
+                ).fetchone()
                 assert rows > 0, name
                 assert (data / "r2" / archive_object_key(today, name)).exists(), name
         assert _processes_with(f"REDDIT_ASSETS_DATA_DIR={data}")  # Dagster's processes, found by their environment

@@ -237,8 +237,9 @@ def test_unknown_subreddit_redirects(srv, reddit):
 
 
 def test_budget_exceeded_answers_429_with_retry_after(srv, reddit):
-    token = requests.post(f"{srv.url}/api/v1/access_token", auth=("id", "secret"),
-                          data={"grant_type": "client_credentials"}).json()["access_token"]
+    token = requests.post(
+        f"{srv.url}/api/v1/access_token", auth=("id", "secret"), data={"grant_type": "client_credentials"}
+    ).json()["access_token"]
     srv.set_rate_limit(RateLimit(requests_per_window=3, window_seconds=30))
     session = requests.Session()
     session.headers["Authorization"] = f"bearer {token}"
@@ -281,8 +282,9 @@ def test_malformed_and_dropped_answers(srv, reddit):
     srv.add_fault(r"/r/listings/top", malformed=True)
     with pytest.raises(prawcore.BadJSON):
         list(reddit.subreddit("listings").top(limit=5))
-    token = requests.post(f"{srv.url}/api/v1/access_token", auth=("id", "secret"),
-                          data={"grant_type": "client_credentials"}).json()["access_token"]
+    token = requests.post(
+        f"{srv.url}/api/v1/access_token", auth=("id", "secret"), data={"grant_type": "client_credentials"}
+    ).json()["access_token"]
     headers = {"Authorization": f"bearer {token}"}
     srv.add_fault(r"/r/listings/rising", drop=True)
     with pytest.raises(requests.exceptions.RequestException):
@@ -384,14 +386,26 @@ def test_generator_is_deterministic_and_realistic():
 
 def test_command_line_serves_until_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reddit_assets_demo.server", "--port", "0", "--subreddits", "one,two",
-         "--submissions", "5"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "reddit_assets_demo.server",
+            "--port",
+            "0",
+            "--subreddits",
+            "one,two",
+            "--submissions",
+            "5",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         line = proc.stdout.readline()
-        url = line[line.index("http://"):].split()[0]
+        url = line[line.index("http://") :].split()[0]
         assert ServerControl(url).health()["ok"]
         assert len(list(make_reddit(url).subreddit("two").new(limit=10))) == 5
         proc.send_signal(signal.SIGTERM)

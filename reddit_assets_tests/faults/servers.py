@@ -192,14 +192,20 @@ class AuthMotoServer:
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
 
         def client(service: str, key: str = "setup", secret: str = "setup"):
             return boto3.session.Session().client(
-                service, endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key,
-                aws_secret_access_key=secret, config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+                service,
+                endpoint_url=self.url,
+                region_name="us-east-1",
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
             )
 
         iam = client("iam")

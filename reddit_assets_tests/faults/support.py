@@ -19,7 +19,7 @@ RAW_SCRAPE = dg.AssetKey(["reddit", "raw_scrape"])
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def key(name: str, date: dt.date | None = None) -> str:
@@ -60,8 +60,14 @@ def read_raw(tmp_path: Path, name: str, date: dt.date | None = None) -> dict:
 def with_resources(defs: dg.Definitions, **overrides) -> dg.Definitions:
     """The same assets and jobs with some resources replaced (e.g. a Reddit client with a short timeout)."""
     return dg.Definitions(
-        assets=defs.assets, asset_checks=defs.asset_checks, jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
-        executor=defs.executor, loggers=defs.loggers, resources={**defs.resources, **overrides},
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        sensors=defs.sensors,
+        executor=defs.executor,
+        loggers=defs.loggers,
+        resources={**defs.resources, **overrides},
     )
 
 
@@ -84,8 +90,12 @@ def archive_store(**fields):
     return type(base)(**values)
 
 
-def run(defs: dg.Definitions, job: str, partition: str, instance: dg.DagsterInstance, **kwargs) -> dg.ExecuteInProcessResult:
-    return defs.resolve_job_def(job).execute_in_process(partition_key=partition, instance=instance, raise_on_error=False, **kwargs)
+def run(
+    defs: dg.Definitions, job: str, partition: str, instance: dg.DagsterInstance, **kwargs
+) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(job).execute_in_process(
+        partition_key=partition, instance=instance, raise_on_error=False, **kwargs
+    )
 
 
 def failure_messages(result: dg.ExecuteInProcessResult, step_key: str | None = None) -> list[str]:
@@ -105,7 +115,9 @@ def failure_messages(result: dg.ExecuteInProcessResult, step_key: str | None = N
 
 
 def retry_count(result: dg.ExecuteInProcessResult, step_key: str) -> int:
-    return sum(1 for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY and e.step_key == step_key)
+    return sum(
+        1 for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY and e.step_key == step_key
+    )
 
 
 def table_counts(url: str, name: str, date: dt.date | None = None) -> tuple[int, int]:
@@ -128,7 +140,8 @@ def table_ids(url: str, table: str, name: str, date: dt.date | None = None) -> s
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.text(f"SELECT id FROM {table} WHERE subreddit = :s AND scrape_date = :d"), {"s": name, "d": date or today()}
+                sa.text(f"SELECT id FROM {table} WHERE subreddit = :s AND scrape_date = :d"),
+                {"s": name, "d": date or today()},
             )
             return {r[0] for r in rows}
     finally:
@@ -154,21 +167,56 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
 def synthetic_document(name: str, date: dt.date, n_submissions: int, n_comments: int, prefix: str = "x") -> dict:
     """A raw document in Reddit's shape with many small rows, for loads big enough to interrupt."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     created = now.timestamp()
     submissions = [
-        {"id": f"{prefix}s{i}", "name": f"t3_{prefix}s{i}", "title": f"title {i}", "author": "someone", "selftext": "text " * 20,
-         "url": "https://example.invalid/", "permalink": f"/r/{name}/comments/{prefix}s{i}/", "domain": "self", "link_flair_text": None,
-         "created_utc": created, "score": i, "upvote_ratio": 0.5, "num_comments": 0, "over_18": False, "is_self": True,
-         "stickied": False, "locked": False, "spoiler": False}
+        {
+            "id": f"{prefix}s{i}",
+            "name": f"t3_{prefix}s{i}",
+            "title": f"title {i}",
+            "author": "someone",
+            "selftext": "text " * 20,
+            "url": "https://example.invalid/",
+            "permalink": f"/r/{name}/comments/{prefix}s{i}/",
+            "domain": "self",
+            "link_flair_text": None,
+            "created_utc": created,
+            "score": i,
+            "upvote_ratio": 0.5,
+            "num_comments": 0,
+            "over_18": False,
+            "is_self": True,
+            "stickied": False,
+            "locked": False,
+            "spoiler": False,
+        }
         for i in range(n_submissions)
     ]
     comments = [
-        {"id": f"{prefix}c{i}", "name": f"t1_{prefix}c{i}", "parent_id": f"t3_{prefix}s{i % n_submissions}",
-         "link_id": f"t3_{prefix}s{i % n_submissions}", "author": "another", "body": "lorem ipsum dolor " * 8,
-         "permalink": "/c/", "distinguished": None, "score": 1, "is_submitter": False, "stickied": False,
-         "created_utc": created, "edited": False, "depth": 0}
+        {
+            "id": f"{prefix}c{i}",
+            "name": f"t1_{prefix}c{i}",
+            "parent_id": f"t3_{prefix}s{i % n_submissions}",
+            "link_id": f"t3_{prefix}s{i % n_submissions}",
+            "author": "another",
+            "body": "lorem ipsum dolor " * 8,
+            "permalink": "/c/",
+            "distinguished": None,
+            "score": 1,
+            "is_submitter": False,
+            "stickied": False,
+            "created_utc": created,
+            "edited": False,
+            "depth": 0,
+        }
         for i in range(n_comments)
     ]
-    return {"subreddit": name, "date": date.isoformat(), "settings": {}, "scraped_at": now.isoformat(), "api_requests": 0,
-            "submissions": submissions, "comments": comments}
+    return {
+        "subreddit": name,
+        "date": date.isoformat(),
+        "settings": {},
+        "scraped_at": now.isoformat(),
+        "api_requests": 0,
+        "submissions": submissions,
+        "comments": comments,
+    }

@@ -36,7 +36,13 @@ DB_STEP = "database_tables"
 def test_postgres_unreachable_then_back(monkeypatch, tmp_path, reddit_server, instance, postgres_database):
     proxy = TcpProxy(PG_HOST, PG_PORT)  # not started: its port refuses connections
     url = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{proxy.port}/{postgres_database}?connect_timeout=3"
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=url, subreddits=[{"name": "dbdown", "n_results": 6}])
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        database_url=url,
+        subreddits=[{"name": "dbdown", "n_results": 6}],
+    )
     result = run(defs, "daily_scrape_job", key("dbdown"), instance)
     assert not result.success
     assert {e.step_key for e in result.get_step_failure_events()} == {DB_STEP}
@@ -48,12 +54,19 @@ def test_postgres_unreachable_then_back(monkeypatch, tmp_path, reddit_server, in
     with proxy:
         assert run(defs, "database_only_job", key("dbdown"), instance).success
     raw = read_raw(tmp_path, "dbdown")
-    assert table_counts(postgres_url_for(postgres_database), "dbdown") == (raw["submission_count"], raw["comment_count"])
+    assert table_counts(postgres_url_for(postgres_database), "dbdown") == (
+        raw["submission_count"],
+        raw["comment_count"],
+    )
 
 
-def test_connection_terminated_mid_copy_keeps_old_rows_and_retry_loads(monkeypatch, tmp_path, reddit_server, instance, postgres_database):
+def test_connection_terminated_mid_copy_keeps_old_rows_and_retry_loads(
+    monkeypatch, tmp_path, reddit_server, instance, postgres_database
+):
     url = postgres_url_for(postgres_database)
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=url, subreddits=[{"name": "cutload"}])
+    defs = configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=url, subreddits=[{"name": "cutload"}]
+    )
     path = raw_path(tmp_path, "cutload")
     write_raw_file(path, synthetic_document("cutload", today(), 20, 300, prefix="old"))
     assert run(defs, "database_only_job", key("cutload"), instance).success

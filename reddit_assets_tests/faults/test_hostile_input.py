@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-
 from dagster._core.errors import DagsterUnknownPartitionError
 
 from reddit_assets.config import ConfigError
@@ -75,9 +74,18 @@ def test_hostile_entry_among_many_is_named_by_position(monkeypatch, tmp_path, re
         configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=subs)
 
 
-BAD_KEYS = ["bad", "2026-13-45|goodname", "2026-02-30|goodname", f"{today()}|../etc", f"{today()}|notconfigured",
-            f"goodname|{today()}", f"{today()}|goodname|extra", f"{today() + dt.timedelta(days=2)}|goodname",
-            "'; DROP TABLE reddit_submissions; --", f"{today()}|goodname\n"]
+BAD_KEYS = [
+    "bad",
+    "2026-13-45|goodname",
+    "2026-02-30|goodname",
+    f"{today()}|../etc",
+    f"{today()}|notconfigured",
+    f"goodname|{today()}",
+    f"{today()}|goodname|extra",
+    f"{today() + dt.timedelta(days=2)}|goodname",
+    "'; DROP TABLE reddit_submissions; --",
+    f"{today()}|goodname\n",
+]
 CLI_KEYS = ["bad", f"{today()}|../etc", "'; DROP TABLE reddit_submissions; --"]
 
 
@@ -97,8 +105,22 @@ def test_malformed_partition_keys_on_the_command_line_give_a_clear_error(monkeyp
     # One dagster process per key, all at once: each spends its seconds importing Dagster.
     children = {
         bad: subprocess.Popen(
-            [DAGSTER, "asset", "materialize", "-m", "reddit_assets.definitions", "--select", "reddit/raw_scrape", "--partition", bad],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                DAGSTER,
+                "asset",
+                "materialize",
+                "-m",
+                "reddit_assets.definitions",
+                "--select",
+                "reddit/raw_scrape",
+                "--partition",
+                bad,
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for bad in CLI_KEYS
     }
@@ -126,7 +148,9 @@ NASTY_TEXTS = [
 
 
 def _serve_nasty(server, name):
-    data = generate_subreddit(name, today(), n_submissions=len(NASTY_TEXTS), comments_per_submission=(2, 3), popular_threads=0)
+    data = generate_subreddit(
+        name, today(), n_submissions=len(NASTY_TEXTS), comments_per_submission=(2, 3), popular_threads=0
+    )
     for i, submission in enumerate(data.submissions):
         text = NASTY_TEXTS[i % len(NASTY_TEXTS)]
         submission.update(title=INJECTION + " #" + str(i), selftext=text, link_flair_text=text or None)
@@ -150,13 +174,20 @@ def _rows(url, table, columns, name):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sql_and_csv_lookalike_text_round_trips_verbatim(monkeypatch, tmp_path, reddit_server, instance, backend, request):
+def test_sql_and_csv_lookalike_text_round_trips_verbatim(
+    monkeypatch, tmp_path, reddit_server, instance, backend, request
+):
     name = "drop_table"
     data = _serve_nasty(reddit_server, name)
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=url,
-                     subreddits=[{"name": name, "category": "new", "n_results": 100, "comments": "all"}],
-                     flags={"upload_to_r2_enabled": False})
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        database_url=url,
+        subreddits=[{"name": name, "category": "new", "n_results": 100, "comments": "all"}],
+        flags={"upload_to_r2_enabled": False},
+    )
     assert run(defs, "daily_scrape_job", key(name), instance).success
     url = url or sqlite_url(tmp_path)
 
@@ -170,7 +201,9 @@ def test_sql_and_csv_lookalike_text_round_trips_verbatim(monkeypatch, tmp_path, 
 
     with zipfile.ZipFile(local_zip(tmp_path, name)) as zf:
         table = pq.read_table(pa.BufferReader(zf.read("submissions.parquet")))
-    assert dict(zip(table.column("id").to_pylist(), table.column("title").to_pylist())) == {k: v[0] for k, v in sent.items()}
+    assert dict(zip(table.column("id").to_pylist(), table.column("title").to_pylist())) == {
+        k: v[0] for k, v in sent.items()
+    }
 
     engine = sa.create_engine(url)
     try:

@@ -87,19 +87,29 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
     names = [f"load{i:02d}" for i in range(SUBREDDITS)]
     days = [today() - dt.timedelta(days=d) for d in range(DAYS)]
     config = tmp_path / "subreddits.yaml"
-    config.write_text(yaml.safe_dump({
-        "start_date": min(days).isoformat(),
-        "flags": {"master_enabled": False},  # no schedule ticks during the test
-        # `new` may be scraped for past days (the day's submissions); the others are snapshots of now.
-        "subreddits": [{"name": n, "category": "new", "n_results": 5, "comments": "none"} for n in names],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "start_date": min(days).isoformat(),
+                "flags": {"master_enabled": False},  # no schedule ticks during the test
+                # `new` may be scraped for past days (the day's submissions); the others are snapshots of now.
+                "subreddits": [{"name": n, "category": "new", "n_results": 5, "comments": "none"} for n in names],
+            }
+        )
+    )
     # Each listing answer takes 2 s: scrapes overlap, so a pool that let more through would show.
     reddit_server.add_fault(r"/new", delay=2, times=None)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-    env.update(REDDIT_ASSETS_CONFIG=str(config), REDDIT_ASSETS_DATA_DIR=str(data_dir(tmp_path)), REDDIT_CLIENT_ID="c",
-               REDDIT_CLIENT_SECRET="s", REDDIT_USER_AGENT="reddit_assets load test",
-               REDDIT_OAUTH_URL=reddit_server.url, REDDIT_URL=reddit_server.url)
+    env.update(
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(data_dir(tmp_path)),
+        REDDIT_CLIENT_ID="c",
+        REDDIT_CLIENT_SECRET="s",
+        REDDIT_USER_AGENT="reddit_assets load test",
+        REDDIT_OAUTH_URL=reddit_server.url,
+        REDDIT_URL=reddit_server.url,
+    )
     keys = [f"{day}|{name}" for day in days for name in names]
     home, log_path = tmp_path / "home", tmp_path / "dagster.log"
 
@@ -108,11 +118,19 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
         # As the daemon's unit does: Dagster would create the pool's limit lazily, during the
         # run queue's first pass, and that pass is not limited (the 50 x 7 run here started 3
         # runs at once in a pool of 2 without this step).
-        init = subprocess.run([CLI, "init-pools"], env={**env, "DAGSTER_HOME": str(home)}, check=True,
-                              capture_output=True, text=True, timeout=120)
+        init = subprocess.run(
+            [CLI, "init-pools"],
+            env={**env, "DAGSTER_HOME": str(home)},
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert init.stdout.strip() == f"pool reddit_api: limit {POOL_LIMIT} (created from default_limit)", init
         started = time.monotonic()
-        backfill_id = launch_asset_backfill(base_url, [["reddit", "raw_scrape"]], keys, title="load test", run_config=IN_PROCESS)
+        backfill_id = launch_asset_backfill(
+            base_url, [["reddit", "raw_scrape"]], keys, title="load test", run_config=IN_PROCESS
+        )
         status = wait_for_backfill(base_url, backfill_id, timeout=max(900, 8 * len(keys)))  # ~0.3 runs/s here
         elapsed = time.monotonic() - started
 
@@ -122,8 +140,10 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         records = instance.fetch_materializations(dg.AssetKey(["reddit", "raw_scrape"]), limit=10 * len(keys)).records
-        runs = [(r.start_time, r.end_time, r.dagster_run.tags.get("dagster/partition"), r.dagster_run.run_id[:8])
-                for r in instance.get_run_records()]
+        runs = [
+            (r.start_time, r.end_time, r.dagster_run.tags.get("dagster/partition"), r.dagster_run.run_id[:8])
+            for r in instance.get_run_records()
+        ]
         assert instance.event_log_storage.get_concurrency_info("reddit_api").slot_count == POOL_LIMIT
     materialized = sorted(r.partition_key for r in records)
     assert materialized == sorted(keys)  # every partition exactly once: none lost, none twice
@@ -134,8 +154,11 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
     assert stats["max_in_flight"] == POOL_LIMIT, _peak_report(stats, runs)  # reached, never exceeded
     assert _most_runs_at_once(runs) <= POOL_LIMIT, runs  # and Dagster's own record agrees
     # ... and the pool did hold scrapes back: the run queue kept runs queued for it.
-    held = [line for line in log.splitlines()
-            if "blocked by global concurrency limits" in line and '"reddit_api"' in line]
+    held = [
+        line for line in log.splitlines() if "blocked by global concurrency limits" in line and '"reddit_api"' in line
+    ]
     assert held
-    print(f"load: {len(keys)} runs in {elapsed:.0f} s ({len(keys) / elapsed:.2f} runs/s), "
-          f"{stats['requests']} Reddit requests, max in flight {stats['max_in_flight']}")
+    print(
+        f"load: {len(keys)} runs in {elapsed:.0f} s ({len(keys) / elapsed:.2f} runs/s), "
+        f"{stats['requests']} Reddit requests, max in flight {stats['max_in_flight']}"
+    )

@@ -13,10 +13,11 @@ import time
 
 import pytest
 
-from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets.files.archive_zip import build_archive, verify_archive
 from reddit_assets.files.normalize import normalize
 from reddit_assets.files.raw_file import read_raw_file, write_raw_file
+from reddit_assets_demo.generator import generate_subreddit
+from reddit_assets_tests.faults.pg import wait_for_copy, wait_until_gone
 from reddit_assets_tests.faults.support import (
     PYTHON,
     RAW_SCRAPE,
@@ -33,7 +34,6 @@ from reddit_assets_tests.faults.support import (
     temp_files,
     today,
 )
-from reddit_assets_tests.faults.pg import wait_for_copy, wait_until_gone
 from reddit_assets_tests.fixtures.postgres import postgres_url_for
 from reddit_assets_tests.harness import configure
 
@@ -44,7 +44,10 @@ def _child(log_dir, job: str, partition: str, *assets: str) -> subprocess.Popen:
     with open(log_dir / "child.log", "wb") as log:  # a file, not a pipe nobody reads while waiting
         return subprocess.Popen(
             [PYTHON, "-m", "reddit_assets_tests.faults.run_in_child", job, partition, *assets],
-            cwd=REPO, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=subprocess_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -56,8 +59,17 @@ def _kill(child: subprocess.Popen) -> None:
 
 def test_scrape_killed_while_writing_leaves_no_half_file(monkeypatch, tmp_path, reddit_server, instance):
     name = "hugesub"
-    reddit_server.set_subreddit(name, generate_subreddit(
-        name, today(), n_submissions=5, comments_per_submission=(0, 5), popular_threads=0, big_thread_comments=BIG_THREAD))
+    reddit_server.set_subreddit(
+        name,
+        generate_subreddit(
+            name,
+            today(),
+            n_submissions=5,
+            comments_per_submission=(0, 5),
+            popular_threads=0,
+            big_thread_comments=BIG_THREAD,
+        ),
+    )
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": name, "n_results": 5}])
     final = raw_path(tmp_path, name)
     write_raw_file(final, synthetic_document(name, today(), 1, 1, prefix="old"))  # an earlier scrape of the day
@@ -95,7 +107,9 @@ def test_scrape_killed_while_writing_leaves_no_half_file(monkeypatch, tmp_path, 
 
 
 @pytest.mark.postgres
-def test_load_killed_mid_copy_leaves_old_rows_and_rerun_is_exact(monkeypatch, tmp_path, reddit_server, instance, postgres_database):
+def test_load_killed_mid_copy_leaves_old_rows_and_rerun_is_exact(
+    monkeypatch, tmp_path, reddit_server, instance, postgres_database
+):
     name = "killload"
     url = postgres_url_for(postgres_database)
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, database_url=url, subreddits=[{"name": name}])

@@ -28,9 +28,13 @@ ARCHIVE = "reddit__r2_archive"
 # same retry path, less waiting. Recovery runs use the store exactly as configured.
 
 
-def _configure(monkeypatch, tmp_path, reddit_server, endpoint, bucket, name, key_id="test-key", secret="test-secret-key"):
+def _configure(
+    monkeypatch, tmp_path, reddit_server, endpoint, bucket, name, key_id="test-key", secret="test-secret-key"
+):
     s3 = {"endpoint": endpoint, "bucket": bucket, "key": key_id, "secret": secret}
-    return configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3, subreddits=[{"name": name, "n_results": 5}])
+    return configure(
+        monkeypatch, tmp_path, reddit_url=reddit_server.url, s3=s3, subreddits=[{"name": name, "n_results": 5}]
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -70,7 +74,9 @@ def test_endpoint_down_then_back(monkeypatch, tmp_path, reddit_server, instance,
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "offline")
 
 
-def test_slow_store_and_transient_5xx_are_retried_by_the_client(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+def test_slow_store_and_transient_5xx_are_retried_by_the_client(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
+):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "blip")
         proxy.slow(0.4)  # every answer late, well within the read timeout
@@ -81,7 +87,9 @@ def test_slow_store_and_transient_5xx_are_retried_by_the_client(monkeypatch, tmp
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "blip")
 
 
-def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
+):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "outage")
         quick = with_resources(defs, archive_store=archive_store(max_attempts=2))
@@ -97,7 +105,9 @@ def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(monkeypatch, tmp_pa
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "outage")
 
 
-def test_store_slower_than_read_timeout_fails_clearly_then_uploads(monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client):
+def test_store_slower_than_read_timeout_fails_clearly_then_uploads(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
+):
     with S3FaultProxy(s3_endpoint) as proxy:
         defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "frozen")
         quick = with_resources(defs, archive_store=archive_store(read_timeout=0.5, max_attempts=2))
@@ -117,8 +127,16 @@ def test_store_slower_than_read_timeout_fails_clearly_then_uploads(monkeypatch, 
 
 def test_wrong_credentials_fail_clearly_then_right_ones_upload(monkeypatch, tmp_path, reddit_server, instance):
     with AuthMotoServer() as moto:
-        defs = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
-                          key_id=moto.access_key, secret="not-the-secret")
+        defs = _configure(
+            monkeypatch,
+            tmp_path,
+            reddit_server,
+            moto.url,
+            moto.bucket,
+            "locked",
+            key_id=moto.access_key,
+            secret="not-the-secret",
+        )
         defs = with_resources(defs, archive_store=archive_store(max_attempts=2))
         result = run(defs, "daily_scrape_job", key("locked"), instance)
         _assert_archive_failed_alone(result, tmp_path, "locked", retries=0)  # retrying cannot fix credentials
@@ -126,7 +144,15 @@ def test_wrong_credentials_fail_clearly_then_right_ones_upload(monkeypatch, tmp_
         assert "SignatureDoesNotMatch" in message and object_key("locked") in message and "not retried" in message
         assert "not-the-secret" not in message
 
-        right = _configure(monkeypatch, tmp_path, reddit_server, moto.url, moto.bucket, "locked",
-                           key_id=moto.access_key, secret=moto.secret_key)
+        right = _configure(
+            monkeypatch,
+            tmp_path,
+            reddit_server,
+            moto.url,
+            moto.bucket,
+            "locked",
+            key_id=moto.access_key,
+            secret=moto.secret_key,
+        )
         assert run(right, "upload_only_job", key("locked"), instance).success
         _assert_uploaded_and_verified(instance, moto.client, moto.bucket, tmp_path, "locked")

@@ -22,7 +22,11 @@ from reddit_assets_tests.faults.support import (
 from reddit_assets_tests.harness import configure
 
 NAME = "damaged"
-READERS = [dg.AssetKey(["reddit", "submissions"]), dg.AssetKey(["reddit", "comments"]), dg.AssetKey(["reddit", "r2_archive"])]
+READERS = [
+    dg.AssetKey(["reddit", "submissions"]),
+    dg.AssetKey(["reddit", "comments"]),
+    dg.AssetKey(["reddit", "r2_archive"]),
+]
 
 
 def _truncate(data: bytes) -> bytes:
@@ -71,7 +75,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("damage,problem", CASES, ids=[c[0].__name__.strip("_") for c in CASES])
-def test_damaged_raw_file_fails_both_readers_naming_file_and_problem(monkeypatch, tmp_path, reddit_server, instance, damage, problem):
+def test_damaged_raw_file_fails_both_readers_naming_file_and_problem(
+    monkeypatch, tmp_path, reddit_server, instance, damage, problem
+):
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": NAME}])
     path = raw_path(tmp_path, NAME)
     write_raw_file(path, synthetic_document(NAME, today(), 4, 40))

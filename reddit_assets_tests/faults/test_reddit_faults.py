@@ -108,7 +108,9 @@ def test_transient_timeout_is_retried(monkeypatch, tmp_path, reddit_server, inst
     assert read_raw(tmp_path, "slowsub")["submission_count"] == 10
 
 
-def test_timeouts_outlasting_prawcore_fail_the_attempt_and_the_retry_policy_recovers(monkeypatch, tmp_path, reddit_server, instance):
+def test_timeouts_outlasting_prawcore_fail_the_attempt_and_the_retry_policy_recovers(
+    monkeypatch, tmp_path, reddit_server, instance
+):
     defs = _defs(monkeypatch, tmp_path, reddit_server, "stuck")
     defs = with_resources(defs, reddit=reddit_resource(timeout=0.5))
     reddit_server.add_fault(r"/r/stuck/top", delay=1.5, times=3)  # prawcore tries a request 3 times
@@ -172,7 +174,9 @@ def test_connection_dropped_mid_listing_is_retried(monkeypatch, tmp_path, reddit
     assert len({s["id"] for s in raw["submissions"]}) == 250  # no page lost or doubled
 
 
-def test_connection_dropped_more_often_than_prawcore_retries_is_recovered_by_the_asset(monkeypatch, tmp_path, reddit_server, instance):
+def test_connection_dropped_more_often_than_prawcore_retries_is_recovered_by_the_asset(
+    monkeypatch, tmp_path, reddit_server, instance
+):
     _long_listing(reddit_server, "cutsub")
     defs = _defs(monkeypatch, tmp_path, reddit_server, "cutsub", category="new", n_results=250, comments="none")
     reddit_server.add_fault(r"/r/cutsub/new.*after=", drop=True, times=3)

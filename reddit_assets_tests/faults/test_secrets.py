@@ -32,8 +32,10 @@ NAME = "hushhush"
 
 @pytest.fixture
 def secret_values() -> dict[str, str]:
-    return {var: f"{var.lower().replace('_', '')}{secrets.token_hex(12)}" for var in
-            ("REDDIT_CLIENT_SECRET", "REDDIT_PASSWORD", "R2_SECRET_ACCESS_KEY", "DB_PASSWORD")}
+    return {
+        var: f"{var.lower().replace('_', '')}{secrets.token_hex(12)}"
+        for var in ("REDDIT_CLIENT_SECRET", "REDDIT_PASSWORD", "R2_SECRET_ACCESS_KEY", "DB_PASSWORD")
+    }
 
 
 @pytest.fixture
@@ -43,8 +45,14 @@ def db_role(postgres_database, secret_values):
     role = f"archiver_{secrets.token_hex(4)}"
     admin = dict(host=PG_HOST, port=PG_PORT, user=PG_USER, autocommit=True)
     with psycopg.connect(dbname="postgres", **admin) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(secret_values["DB_PASSWORD"])))
-        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(postgres_database), sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(secret_values["DB_PASSWORD"])
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(postgres_database), sql.Identifier(role))
+        )
     with psycopg.connect(dbname=postgres_database, **admin) as conn:
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(role)))
     yield role
@@ -52,7 +60,9 @@ def db_role(postgres_database, secret_values):
         conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(role), sql.Identifier(PG_USER)))
         conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
     with psycopg.connect(dbname="postgres", **admin) as conn:
-        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(postgres_database), sql.Identifier(PG_USER)))
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(postgres_database), sql.Identifier(PG_USER))
+        )
         conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
@@ -76,24 +86,47 @@ def _zip_members(data: bytes) -> dict[str, bytes]:
 
 
 def _setup(monkeypatch, tmp_path, reddit_server, secret_values, db_url, s3):
-    configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": NAME, "n_results": 8}],
-              database_url=db_url, s3=s3, reddit_secret=secret_values["REDDIT_CLIENT_SECRET"])
+    configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url=reddit_server.url,
+        subreddits=[{"name": NAME, "n_results": 8}],
+        database_url=db_url,
+        s3=s3,
+        reddit_secret=secret_values["REDDIT_CLIENT_SECRET"],
+    )
     monkeypatch.setenv("REDDIT_USERNAME", "archiver_bot")
     monkeypatch.setenv("REDDIT_PASSWORD", secret_values["REDDIT_PASSWORD"])
     return build_definitions()
 
 
 def test_no_secret_in_events_runs_metadata_logs_files_or_archives(
-    monkeypatch, tmp_path, capfd, reddit_server, postgres_database, db_role, secret_values, s3_endpoint, s3_bucket, s3_client
+    monkeypatch,
+    tmp_path,
+    capfd,
+    reddit_server,
+    postgres_database,
+    db_role,
+    secret_values,
+    s3_endpoint,
+    s3_bucket,
+    s3_client,
 ):
     forms = _forms(secret_values)
-    assert _leaks(f"x{secret_values['R2_SECRET_ACCESS_KEY']}y".encode(), forms) == ["R2_SECRET_ACCESS_KEY"]  # the detector works
+    assert _leaks(f"x{secret_values['R2_SECRET_ACCESS_KEY']}y".encode(), forms) == [
+        "R2_SECRET_ACCESS_KEY"
+    ]  # the detector works
 
     # The demo server refuses any other app secret or password.
     reddit_server.credentials = {"test-client": secret_values["REDDIT_CLIENT_SECRET"]}
     reddit_server.users = {"archiver_bot": secret_values["REDDIT_PASSWORD"]}
     db_url = f"postgresql+psycopg://{db_role}:{secret_values['DB_PASSWORD']}@{PG_HOST}:{PG_PORT}/{postgres_database}"
-    s3 = {"endpoint": s3_endpoint, "bucket": s3_bucket, "key": "archive-key-id", "secret": secret_values["R2_SECRET_ACCESS_KEY"]}
+    s3 = {
+        "endpoint": s3_endpoint,
+        "bucket": s3_bucket,
+        "key": "archive-key-id",
+        "secret": secret_values["R2_SECRET_ACCESS_KEY"],
+    }
     home = tmp_path / "dagster_home"
     home.mkdir()
 
@@ -101,7 +134,9 @@ def test_no_secret_in_events_runs_metadata_logs_files_or_archives(
         defs = _setup(monkeypatch, tmp_path, reddit_server, secret_values, db_url, s3)
         good = run(defs, "daily_scrape_job", key(NAME), instance)
         assert good.success
-        assert any(entry[2] == "archiver_bot" for entry in reddit_server._tokens.values())  # logged in with the password
+        assert any(
+            entry[2] == "archiver_bot" for entry in reddit_server._tokens.values()
+        )  # logged in with the password
 
         # The same secrets with the archive store and the database down.
         dead_db = TcpProxy(PG_HOST, PG_PORT)  # never started: connections are refused
@@ -128,10 +163,17 @@ def test_no_secret_in_events_runs_metadata_logs_files_or_archives(
             assert entries
             for entry in entries:
                 check(f"event {entry.dagster_event_type} of {run_id}", serialize_value(entry).encode())
-        failures = [e for e in instance.all_logs(bad.run_id) if e.dagster_event_type == dg.DagsterEventType.STEP_FAILURE]
+        failures = [
+            e for e in instance.all_logs(bad.run_id) if e.dagster_event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
         assert len(failures) == 2 and all(e.dagster_event.step_failure_data.error.message for e in failures)
 
-        for asset in (["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]):
+        for asset in (
+            ["reddit", "raw_scrape"],
+            ["reddit", "submissions"],
+            ["reddit", "comments"],
+            ["reddit", "r2_archive"],
+        ):
             records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
             assert records, asset
             for record in records:
@@ -151,7 +193,9 @@ def test_no_secret_in_events_runs_metadata_logs_files_or_archives(
     objects = s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])
     assert len(objects) == 1
     for obj in objects:
-        for member, content in _zip_members(s3_client.get_object(Bucket=s3_bucket, Key=obj["Key"])["Body"].read()).items():
+        for member, content in _zip_members(
+            s3_client.get_object(Bucket=s3_bucket, Key=obj["Key"])["Body"].read()
+        ).items():
             check(f"s3 {obj['Key']}:{member}", content)
     out, err = capfd.readouterr()
     assert "STEP_FAILURE" in err  # the runs' console log was captured

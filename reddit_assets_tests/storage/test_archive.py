@@ -31,7 +31,7 @@ SUBREDDIT = "CreditCardsIndia"
 
 
 def sample_document(subreddit: str = SUBREDDIT, date: dt.date = DATE, n_submissions: int = 3, **extra) -> dict:
-    created = dt.datetime.combine(date, dt.time(8), tzinfo=dt.timezone.utc).timestamp()
+    created = dt.datetime.combine(date, dt.time(8), tzinfo=dt.UTC).timestamp()
     submissions = [
         {
             "id": f"s{i}",
@@ -59,20 +59,44 @@ def sample_document(subreddit: str = SUBREDDIT, date: dt.date = DATE, n_submissi
     comments = []
     for i in range(n_submissions):
         comments.append(
-            {"id": f"c{i}a", "link_id": f"t3_s{i}", "parent_id": f"t3_s{i}", "author": "x", "body": "first",
-             "permalink": f"/r/{subreddit}/comments/s{i}/_/c{i}a/", "distinguished": None, "created_utc": created + 60,
-             "edited": False, "score": 1, "depth": 0, "is_submitter": False, "stickied": False}
+            {
+                "id": f"c{i}a",
+                "link_id": f"t3_s{i}",
+                "parent_id": f"t3_s{i}",
+                "author": "x",
+                "body": "first",
+                "permalink": f"/r/{subreddit}/comments/s{i}/_/c{i}a/",
+                "distinguished": None,
+                "created_utc": created + 60,
+                "edited": False,
+                "score": 1,
+                "depth": 0,
+                "is_submitter": False,
+                "stickied": False,
+            }
         )
         comments.append(
-            {"id": f"c{i}b", "link_id": f"t3_s{i}", "parent_id": f"t1_c{i}a", "author": None, "body": "[deleted]",
-             "permalink": f"/r/{subreddit}/comments/s{i}/_/c{i}b/", "distinguished": None, "created_utc": created + 120,
-             "edited": created + 180, "score": -1, "depth": 1, "is_submitter": True, "stickied": False}
+            {
+                "id": f"c{i}b",
+                "link_id": f"t3_s{i}",
+                "parent_id": f"t1_c{i}a",
+                "author": None,
+                "body": "[deleted]",
+                "permalink": f"/r/{subreddit}/comments/s{i}/_/c{i}b/",
+                "distinguished": None,
+                "created_utc": created + 120,
+                "edited": created + 180,
+                "score": -1,
+                "depth": 1,
+                "is_submitter": True,
+                "stickied": False,
+            }
         )
     return {
         "subreddit": subreddit,
         "date": date.isoformat(),
         "settings": {"category": "top", "n_results": 25, "time_filter": "day", "comments": "all", **extra},
-        "scraped_at": dt.datetime.combine(date, dt.time(23, 30, 5), tzinfo=dt.timezone.utc).isoformat(),
+        "scraped_at": dt.datetime.combine(date, dt.time(23, 30, 5), tzinfo=dt.UTC).isoformat(),
         "api_requests": 7,
         "submissions": submissions,
         "comments": comments,
@@ -127,7 +151,11 @@ def test_archive_members_manifest_and_hashes(tmp_path):
     manifest = read_manifest(info.path)
     assert manifest == info.manifest
     assert manifest["format"] == ARCHIVE_FORMAT
-    assert (manifest["subreddit"], manifest["date"], manifest["scraped_at"]) == (SUBREDDIT, "2026-11-27", document["scraped_at"])
+    assert (manifest["subreddit"], manifest["date"], manifest["scraped_at"]) == (
+        SUBREDDIT,
+        "2026-11-27",
+        document["scraped_at"],
+    )
     assert manifest["counts"] == {"submissions": 3, "comments": 6}
     assert set(manifest["files"]) == {raw_name, "submissions.parquet", "comments.parquet"}
     for name, entry in manifest["files"].items():

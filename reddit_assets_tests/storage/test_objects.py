@@ -79,7 +79,9 @@ def test_put_verified_head_download(store, archive, tmp_path):
     assert os.listdir(dest.parent) == ["a.zip"]
 
     if store.kind == "s3":
-        assert result.url == f"s3://{store.bucket}/{KEY}" and store.describe().startswith(f"s3://{store.bucket} at http://127.0.0.1:")
+        assert result.url == f"s3://{store.bucket}/{KEY}" and store.describe().startswith(
+            f"s3://{store.bucket} at http://127.0.0.1:"
+        )
     else:
         assert result.url == (store.root / KEY).as_uri() and store.describe() == f"local folder {store.root}"
 
@@ -177,7 +179,9 @@ def test_endpoint_down_fails_fast_and_clearly(dead_s3_endpoint, s3_credentials, 
         dead_s3_endpoint, s3_credentials, "archive", max_attempts=1, connect_timeout=1, read_timeout=2
     ).store()
     started = time.monotonic()
-    with pytest.raises(ObjectStoreUnavailable, match=rf"cannot reach s3://archive at {dead_s3_endpoint}, key {KEY}") as exc:
+    with pytest.raises(
+        ObjectStoreUnavailable, match=rf"cannot reach s3://archive at {dead_s3_endpoint}, key {KEY}"
+    ) as exc:
         store.put_verified(KEY, archive.path, archive.sha256)
     with pytest.raises(ObjectStoreUnavailable):
         store.head(KEY)
@@ -193,7 +197,9 @@ def test_a_missing_bucket_is_a_refusal_not_a_transient_error(s3_endpoint, s3_cre
     assert "no-such-bucket" not in [b["Name"] for b in s3_client.list_buckets()["Buckets"]]
 
 
-def test_resource_in_a_run_with_env_var_secrets(s3_endpoint, s3_credentials, s3_bucket, s3_client, archive, monkeypatch):
+def test_resource_in_a_run_with_env_var_secrets(
+    s3_endpoint, s3_credentials, s3_bucket, s3_client, archive, monkeypatch
+):
     monkeypatch.setenv("TEST_R2_ENDPOINT_URL", s3_endpoint)
     monkeypatch.setenv("TEST_R2_ACCESS_KEY_ID", s3_credentials["aws_access_key_id"])
     monkeypatch.setenv("TEST_R2_SECRET_ACCESS_KEY", s3_credentials["aws_secret_access_key"])

@@ -28,7 +28,7 @@ TRICKY = [
     "emoji 🐍🔥 and ünïcödé — 中文",
     "tab\there, newline\nand CRLF\r\nend",
     "back\\slash \\N \\. and \\\\",
-    'quotes "double" \'single\', commas,,',
+    "quotes \"double\" 'single', commas,,",
     "\\.",
     "line one\n\\.\nline three",
     "",
@@ -125,7 +125,11 @@ def test_ensure_schema_is_idempotent(store):
     inspector = sa.inspect(store.engine)
     assert {"reddit_submissions", "reddit_comments"} <= set(inspector.get_table_names())
     assert {"reddit_submissions_latest", "reddit_comments_latest"} <= set(inspector.get_view_names())
-    assert set(inspector.get_pk_constraint("reddit_comments")["constrained_columns"]) == {"scrape_date", "subreddit", "id"}
+    assert set(inspector.get_pk_constraint("reddit_comments")["constrained_columns"]) == {
+        "scrape_date",
+        "subreddit",
+        "id",
+    }
 
 
 def test_ensure_schema_concurrently(url):
@@ -152,8 +156,19 @@ def test_ensure_schema_concurrently(url):
 
 def test_replace_partition_loads_exact_rows(store):
     subs = [submission(f"s{i}", title=text, selftext=text, score=-(2**40) + i) for i, text in enumerate(TRICKY)]
-    subs.append(submission("snull", title=None, author=None, selftext=None, score=None, upvote_ratio=None,
-                           over_18=None, created_utc=None, link_flair_text="flair 🏷️"))
+    subs.append(
+        submission(
+            "snull",
+            title=None,
+            author=None,
+            selftext=None,
+            score=None,
+            upvote_ratio=None,
+            over_18=None,
+            created_utc=None,
+            link_flair_text="flair 🏷️",
+        )
+    )
     coms = [comment(f"c{i}", body=text, edited=T0 + 60 + i, is_submitter=bool(i % 2)) for i, text in enumerate(TRICKY)]
     coms.append(comment("cnull", link="s0", body=None, author=None, parent_id=None, depth=None, created_utc=None))
     doc = document(D1, submissions=subs, comments=coms)
@@ -165,12 +180,14 @@ def test_replace_partition_loads_exact_rows(store):
     assert read(store, SUBMISSIONS) == expected(subs_arrow)
     assert read(store, COMMENTS) == expected(coms_arrow)
     row = next(r for r in read(store, COMMENTS) if r["id"] == "c0")
-    assert row["created_utc"] == dt.datetime.fromtimestamp(T0 + 1, tz=dt.timezone.utc)
+    assert row["created_utc"] == dt.datetime.fromtimestamp(T0 + 1, tz=dt.UTC)
     assert row["created_utc"].utcoffset() == dt.timedelta(0)
 
 
 def test_nul_characters_are_removed(store):
-    load(store, document(D1, submissions=[submission("s1", title="a\x00b")], comments=[comment("c1", body="\x00x\x00")]))
+    load(
+        store, document(D1, submissions=[submission("s1", title="a\x00b")], comments=[comment("c1", body="\x00x\x00")])
+    )
     assert read(store, SUBMISSIONS)[0]["title"] == "ab"
     assert read(store, COMMENTS)[0]["body"] == "x"
 
@@ -208,20 +225,41 @@ def test_empty_tables_clear_the_partition(store):
 
 
 def test_latest_views_give_newest_scrape_per_id(store):
-    load(store, document(D1, "python", [submission("s1", score=1), submission("s2", score=2)], [comment("c1", score=1)],
-                         scraped_at="2026-03-01T23:30:00+00:00"))
-    load(store, document(D2, "python", [submission("s1", score=10)], [comment("c1", score=10)],
-                         scraped_at="2026-03-02T23:30:00+00:00"))
+    load(
+        store,
+        document(
+            D1,
+            "python",
+            [submission("s1", score=1), submission("s2", score=2)],
+            [comment("c1", score=1)],
+            scraped_at="2026-03-01T23:30:00+00:00",
+        ),
+    )
+    load(
+        store,
+        document(
+            D2,
+            "python",
+            [submission("s1", score=10)],
+            [comment("c1", score=10)],
+            scraped_at="2026-03-02T23:30:00+00:00",
+        ),
+    )
     # Same date, another partition, scraped later: wins the tie on scrape_date.
     load(store, document(D2, "rust", [submission("s1", score=20)], [], scraped_at="2026-03-02T23:45:00.000001+00:00"))
     # Older date but scraped later still loses: newest scrape_date comes first.
-    load(store, document(dt.date(2026, 2, 1), "python", [submission("s2", score=0)], [], scraped_at="2026-03-05T00:00:00+00:00"))
+    load(
+        store,
+        document(
+            dt.date(2026, 2, 1), "python", [submission("s2", score=0)], [], scraped_at="2026-03-05T00:00:00+00:00"
+        ),
+    )
 
     subs = read(store, SUBMISSIONS_LATEST)
     assert sorted((r["id"], r["score"], r["scrape_date"]) for r in subs) == [("s1", 20, D2), ("s2", 2, D1)]
     newest_s1 = next(r for r in subs if r["id"] == "s1")
     assert newest_s1["subreddit"] == "rust"
-    assert newest_s1["scraped_at"] == dt.datetime(2026, 3, 2, 23, 45, 0, 1, tzinfo=dt.timezone.utc)
+    assert newest_s1["scraped_at"] == dt.datetime(2026, 3, 2, 23, 45, 0, 1, tzinfo=dt.UTC)
     assert [(r["id"], r["score"]) for r in read(store, COMMENTS_LATEST)] == [("c1", 10)]
 
 
