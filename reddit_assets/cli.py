@@ -164,7 +164,7 @@ def _import(args) -> int:
 def _validate_config(args) -> int:
     path = Path(args.path) if args.path else config_path()
     try:
-        config = load_config(path)
+        config = load_config(args.path)
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)
         return 1
