@@ -1,27 +1,76 @@
-# Every target builds its own virtual environment from the pinned lock file.
-PYTHON ?= python3.11
-VENV := .venv
+# Every target first syncs a virtual environment from uv.lock (`uv sync --frozen`: the
+# runtime dependencies, the test and dev groups, and reddit_assets itself, editable).
+#
+#   make check                   .venv, with python3 (python3.11 if python3 is older)
+#   make check PYTHON=python3.13 .venv-3.13, so switching Python leaves .venv alone
+#
+# uv comes from PATH, or is installed from the package index into .venv-tools. It never
+# downloads a Python build: the interpreter is the one PYTHON names.
+DEFAULT_PYTHON := $(shell python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo python3 || echo python3.11)
+PYTHON ?= $(DEFAULT_PYTHON)
+
+# The interpreter's real path. A pyenv shim of a version that is installed but not
+# selected (python3.13 under `pyenv global 3.11.7`) answers "command not found": then
+# take that version from pyenv's own folder.
+find_python = $(shell $(1) -c 'import sys; print(sys.executable)' 2>/dev/null \
+  || ls -d $$(pyenv root 2>/dev/null)/versions/*/bin/$(1) 2>/dev/null | sort -V | tail -n 1)
+python_version = $(if $(1),$(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
+
+PYTHON_EXE := $(call find_python,$(PYTHON))
+PY_VERSION := $(call python_version,$(PYTHON_EXE))
+DEFAULT_VERSION := $(if $(filter $(DEFAULT_PYTHON),$(PYTHON)),$(PY_VERSION),$(call python_version,$(call find_python,$(DEFAULT_PYTHON))))
+
+# .venv for the default Python's version, .venv-X.Y for any other.
+VENV ?= $(if $(filter $(DEFAULT_VERSION),$(PY_VERSION)),.venv,.venv-$(PY_VERSION))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .venv-tools/bin/uv
+UV_BOOTSTRAP := $(UV)
+endif
+UV_ENV := UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
 
-$(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+.PHONY: install demo test check bench lock python clean
+
+$(STAMP): uv.lock pyproject.toml $(UV_BOOTSTRAP)
+	@test -n "$(PY_VERSION)" || { echo "make: no Python interpreter '$(PYTHON)' here (give PYTHON=python3.11 or newer)" >&2; exit 1; }
+	$(UV_ENV) UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON_EXE)
 	touch $(STAMP)
+
+.venv-tools/bin/uv:
+	$(DEFAULT_PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m reddit_assets.demo.run
+	$(BIN)/python -m reddit_assets_demo.run
 
+# The whole suite: needs PostgreSQL, Redis and RabbitMQ running (.ci/run starts them).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The fast tier: lint, format, the definitions load, and the tests that need no server.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/dg check defs
+	$(BIN)/python -m pytest -m "not integration"
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# After editing the dependencies in pyproject.toml: re-resolve uv.lock (3.11 to 3.13).
+lock: $(UV_BOOTSTRAP)
+	$(UV_ENV) $(UV) lock --python $(PYTHON_EXE)
+
+# The interpreter PYTHON resolves to, or a failure if there is none (used by .ci/run).
+python:
+	@test -n "$(PY_VERSION)" || { echo "make: no Python interpreter '$(PYTHON)' here" >&2; exit 1; }
+	@echo "$(PYTHON_EXE) ($(PY_VERSION)) -> $(VENV)"
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache
+	rm -rf .venv .venv-3.* .venv-tools .demo .pytest_cache .ruff_cache

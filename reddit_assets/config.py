@@ -83,24 +83,19 @@ class ScrapeDefaults(_Strict):
     _check_comments = field_validator("comments", mode="before")(lambda v: _comments(v))
 
 
-class SubredditConfig(_Strict):
-    """One subreddit to scrape every day, and how."""
+class SubredditConfig(ScrapeDefaults):
+    """One subreddit to scrape every day, and how (fields it does not give come from `defaults`)."""
 
     name: str
-    category: str = "top"
-    n_results: int = Field(25, ge=1, le=1000)
-    time_filter: Literal["hour", "day", "week", "month", "year", "all"] = "day"
     query: str | None = None
-    comments: str | int = "all"
-
-    _check_category = field_validator("category", mode="before")(lambda v: _category(v))
-    _check_comments = field_validator("comments", mode="before")(lambda v: _comments(v))
 
     @field_validator("name", mode="before")
     @classmethod
     def _check_name(cls, value: object) -> str:
         if not is_valid_subreddit_name(value):
-            raise ValueError(f"{short_repr(value)} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores")
+            raise ValueError(
+                f"{short_repr(value)} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores"
+            )
         return value  # type: ignore[return-value]
 
     @model_validator(mode="after")
@@ -130,10 +125,12 @@ class Schedule(_Strict):
     @field_validator("cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
-        from dagster._utils.schedules import is_valid_cron_string
+        import dagster as dg  # only here: checking a file's other fields does not load Dagster
 
-        if not is_valid_cron_string(value):
-            raise ValueError(f"{short_repr(value)} is not a valid cron string")
+        try:  # Dagster's own rule, through its public API: a schedule refuses a cron string it cannot run
+            dg.ScheduleDefinition(name="cron_check", cron_schedule=value, job_name="cron_check")
+        except dg.DagsterInvalidDefinitionError:
+            raise ValueError(f"{short_repr(value)} is not a valid cron string") from None
         return value
 
     @field_validator("timezone")
@@ -198,7 +195,7 @@ def _describe(error: dict, model: type[BaseModel]) -> str:
     field = ".".join(str(p) for p in loc) or None
     if error["type"] == "extra_forbidden":
         target = _model_at(model, loc)
-        known = ", ".join(target.model_fields)
+        known = ", ".join(sorted(target.model_fields))
         return f"field '{field}': unknown field (known: {known}){_suggestion(target, str(loc[-1]))}"
     message = error["msg"].removeprefix("Value error, ")
     if field is None and ": " in message:  # model-level checks name their field first

@@ -42,7 +42,7 @@ def build_definitions() -> dg.Definitions:
         ],
         asset_checks=[*build_checks(partitions_def), *alerts.checks],
         jobs=jobs,
-        schedules=[build_daily_schedule(app_config, jobs[0])],
+        schedules=[build_daily_schedule(app_config)],
         sensors=[build_automation_sensor(), *alerts.sensors],
         resources=resources.build_resources(),
         executor=build_executor(),

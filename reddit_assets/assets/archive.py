@@ -48,13 +48,14 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
             }
             if flags.upload_to_r2_enabled:
                 try:
-                    store.put_verified(object_key, zip_path, info.sha256)
+                    stored = store.put_verified(object_key, zip_path, info.sha256)
                 except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
                     raise dg.Failure(
                         f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
                         allow_retries=False,
                     ) from None
-                zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
+                if not stored.stored_at_source:  # a local store whose folder holds the zip keeps it as the object
+                    zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
                 metadata.update(
                     uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe()
                 )

@@ -6,16 +6,17 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from reddit_assets.automation.jobs import DAILY_SCRAPE_JOB
 from reddit_assets.config import AppConfig
 from reddit_assets.partitions import partition_key
 
 
-def build_daily_schedule(app_config: AppConfig, job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def build_daily_schedule(app_config: AppConfig) -> dg.ScheduleDefinition:
     tz = app_config.schedule.timezone
 
     @dg.schedule(
         name="daily_scrape_schedule",
-        job=job,
+        job_name=DAILY_SCRAPE_JOB,
         cron_schedule=app_config.schedule.cron,
         execution_timezone=tz,
         default_status=(

@@ -2,7 +2,7 @@
 
 `R2ArchiveStore` is the Cloudflare R2 bucket (any S3-compatible endpoint; moto in
 tests), built on dagster-aws's `S3Resource`. `LocalArchiveStore` is a folder, the
-default when no bucket is configured. Both expose `.store() -> ObjectStore` and `.kind`.
+default when no bucket is configured. Both are `ArchiveStoreResource`s: `.store() -> ObjectStore` and `.kind`.
 
 Secrets reach `R2ArchiveStore` only as `dagster.EnvVar`s set by the caller, e.g.::
 
@@ -16,6 +16,7 @@ Secrets reach `R2ArchiveStore` only as `dagster.EnvVar`s set by the caller, e.g.
 
 from __future__ import annotations
 
+import abc
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -61,7 +62,17 @@ def r2_client_config(
     )
 
 
-class R2ArchiveStore(S3Resource):
+class ArchiveStoreResource(ConfigurableResource):
+    """What the assets ask for: the archive store, handed out as an `ObjectStore`."""
+
+    kind: ClassVar[str]
+
+    @abc.abstractmethod
+    def store(self) -> ObjectStore:
+        """The object store the archives are put into and restored from."""
+
+
+class R2ArchiveStore(S3Resource, ArchiveStoreResource):
     """Archive bucket on Cloudflare R2 (or any S3-compatible endpoint), with verified uploads."""
 
     kind: ClassVar[str] = "s3"
@@ -129,7 +140,7 @@ class R2ArchiveStore(S3Resource):
         return S3ObjectStore(self.get_client(), self.bucket, part_size=self.part_size_mib * MiB)
 
 
-class LocalArchiveStore(ConfigurableResource):
+class LocalArchiveStore(ArchiveStoreResource):
     """Archive store in a local folder; used when no bucket is configured."""
 
     kind: ClassVar[str] = "local"
@@ -140,8 +151,4 @@ class LocalArchiveStore(ConfigurableResource):
         return LocalFolderStore(Path(self.root))
 
 
-__all__ = ["LocalArchiveStore", "R2ArchiveStore", "r2_client_config", "r2_endpoint"]
-
-
-# What the assets ask for: either store; both expose `.store()` and `.kind`.
-ArchiveStoreResource = ConfigurableResource
+__all__ = ["ArchiveStoreResource", "LocalArchiveStore", "R2ArchiveStore", "r2_client_config", "r2_endpoint"]

@@ -80,11 +80,8 @@ class ObjectInfo:
 @dataclass(frozen=True)
 class UploadResult:
     key: str
-    url: str
     size: int
     sha256: str
-    etag: str | None = None
-    multipart: bool = False
     # True when the stored object *is* the file that was passed in (a local folder store
     # whose root holds it): the caller must not delete that file after the upload.
     stored_at_source: bool = False
@@ -128,14 +125,6 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def download(self, key: str, dest: Path) -> Path:
         """Write the object to `dest` atomically, checking the recorded SHA-256 if any."""
-
-    @abc.abstractmethod
-    def list_keys(self, prefix: str = "") -> list[str]:
-        """Keys that start with `prefix`, sorted."""
-
-    @abc.abstractmethod
-    def delete(self, key: str) -> None:
-        """Remove the object; no error if it is absent."""
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -265,15 +254,8 @@ class S3ObjectStore(ObjectStore):
             extra["ContentType"] = content_type
         with self._errors("upload", key):
             self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self._transfer_config())
-        info = self._verify_stored(key, size, sha256)
-        return UploadResult(
-            key=key,
-            url=self.url_for(key),
-            size=size,
-            sha256=sha256,
-            etag=info.etag,
-            multipart=size >= self.part_size,
-        )
+        self._verify_stored(key, size, sha256)
+        return UploadResult(key=key, size=size, sha256=sha256)
 
     def _verify_stored(self, key: str, size: int, sha256: str) -> ObjectInfo:
         """Read the stored object back; raise UploadVerificationError (after removing it) on mismatch."""
@@ -340,19 +322,6 @@ class S3ObjectStore(ObjectStore):
                         f"the recorded {expected}; {dest} not written"
                     )
         return dest
-
-    def list_keys(self, prefix: str = "") -> list[str]:
-        keys: list[str] = []
-        with self._errors("list", prefix or None):
-            paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
-        return sorted(keys)
-
-    def delete(self, key: str) -> None:
-        check_key(key)
-        with self._errors("delete", key):
-            self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
 # --------------------------------------------------------------------------- local folder
@@ -425,7 +394,7 @@ class LocalFolderStore(ObjectStore):
                     "nothing recorded"
                 )
             self._write_sidecar(key, dest, sha256)
-            return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256, stored_at_source=True)
+            return UploadResult(key=key, size=size, sha256=sha256, stored_at_source=True)
 
         with open(path, "rb") as src, atomic_file(dest) as out:
             copy_hashing(src, out)
@@ -443,7 +412,7 @@ class LocalFolderStore(ObjectStore):
                     f"store to {where} did not verify: {'; '.join(problems)}; nothing was stored"
                 )
         self._write_sidecar(key, dest, sha256)
-        return UploadResult(key=key, url=self.url_for(key), size=size, sha256=sha256)
+        return UploadResult(key=key, size=size, sha256=sha256)
 
     def download(self, key: str, dest: Path) -> Path:
         info = self.head(key)
@@ -458,24 +427,6 @@ class LocalFolderStore(ObjectStore):
                     f"the recorded {info.sha256}; {dest} not written"
                 )
         return dest
-
-    def list_keys(self, prefix: str = "") -> list[str]:
-        if not self.root.is_dir():
-            return []
-        keys = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith("."):
-                    continue
-                key = Path(dirpath, name).relative_to(self.root).as_posix()
-                if key.startswith(prefix):
-                    keys.append(key)
-        return sorted(keys)
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-        self._sidecar(key).unlink(missing_ok=True)
 
 
 __all__ = [

@@ -32,6 +32,7 @@ PARTITION_KEY = ("scrape_date", "subreddit", "id")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # pg_advisory_xact_lock key serializing ensure_schema across processes.
 _SCHEMA_LOCK_KEY = 0x7265646469740001
+_COPY_DRIVERS = ("psycopg", "psycopg2")  # the drivers whose COPY the loaders use
 _COPY_CHUNK_BYTES = 1 << 20
 
 
@@ -232,8 +233,12 @@ class TableStore:
             sa.event.listen(self.engine, "connect", _sqlite_on_connect)
             sa.event.listen(self.engine, "begin", _sqlite_on_begin)
         else:
-            connect_args = {"client_encoding": "utf8"} if self.url.get_driver_name() in ("psycopg", "psycopg2") else {}
-            self.engine = sa.create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
+            if self.url.get_driver_name() not in _COPY_DRIVERS:
+                raise ValueError(
+                    f"unsupported PostgreSQL driver {self.url.get_driver_name()!r}: use postgresql+psycopg:// "
+                    "or postgresql+psycopg2:// (the tables are bulk-loaded with COPY)"
+                )
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True, connect_args={"client_encoding": "utf8"})
 
     def __repr__(self) -> str:
         return f"TableStore({self.redacted_url()!r})"
@@ -301,7 +306,7 @@ class TableStore:
                 cursor.executemany(f"INSERT INTO {sql_table.name} ({columns}) VALUES ({placeholders})", payload)
             finally:
                 cursor.close()
-        elif driver in ("psycopg", "psycopg2"):
+        else:
             copy_sql = f"COPY {sql_table.name} ({columns}) FROM STDIN WITH (FORMAT csv)"
             # The raw DBAPI connection of this SQLAlchemy connection: same transaction.
             dbapi = conn.connection.dbapi_connection
@@ -312,8 +317,6 @@ class TableStore:
                             copy.write(memoryview(chunk))
                 else:
                     cursor.copy_expert(copy_sql, _ChunkReader(_csv_chunks(payload)), size=_COPY_CHUNK_BYTES)
-        else:  # another PostgreSQL driver: portable, slower
-            conn.execute(sa.insert(sql_table), payload.to_pylist())
 
     def partition_counts(self, date: dt.date, subreddit: str) -> tuple[int, int]:
         """(submission rows, comment rows) of one partition."""

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from reddit_assets_demo.generator import day_bounds, generate_subreddit
-from reddit_assets_demo.server import RateLimit, RedditServer, ServerControl
+from reddit_assets_demo.server import RateLimit, RedditServer
 
 DAY = dt.date(2024, 5, 1)
 DAY_START, DAY_END = day_bounds(DAY)
@@ -330,25 +330,6 @@ def test_keep_alive_reuses_connections(srv, reddit):
     assert stats["connections_opened"] <= 3  # the token request closes its own
 
 
-def test_control_api_over_http(srv, reddit):
-    control = ServerControl(srv.url)
-    assert control.health()["ok"]
-    fault_id = control.add_fault(r"/r/listings/new", status=503, times=5)
-    assert [f["id"] for f in control.faults()] == [fault_id]
-    control.clear_faults()
-    assert control.faults() == []
-    assert len(list(reddit.subreddit("listings").new(limit=3))) == 3
-    assert control.stats()["by_kind"]["listing"] == 1
-    control.set_state("listings", "private")
-    try:
-        with pytest.raises(prawcore.Forbidden):
-            list(reddit.subreddit("listings").new(limit=3))
-    finally:
-        control.set_state("listings", "public")
-    control.reset_stats()
-    assert control.stats()["requests"] == 0
-
-
 def test_credentials_and_password_grant():
     with RedditServer(["python"], day=DAY, credentials={"app": "s3cret"}, users={"alice": "pw"}) as srv:
         with pytest.raises(prawcore.ResponseException) as err:
@@ -406,7 +387,6 @@ def test_command_line_serves_until_sigterm():
     try:
         line = proc.stdout.readline()
         url = line[line.index("http://") :].split()[0]
-        assert ServerControl(url).health()["ok"]
         assert len(list(make_reddit(url).subreddit("two").new(limit=10))) == 5
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

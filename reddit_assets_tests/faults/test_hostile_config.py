@@ -39,8 +39,8 @@ def test_validate_config_reports_three_mistakes_in_one_run(tmp_path):
     assert result.stdout == ""
     assert result.stderr == (
         f"invalid config: {path}: 3 problems:\n"
-        "  subreddits[0] ('python'): field 'categroy': unknown field (known: name, category, n_results, "
-        "time_filter, query, comments); did you mean 'category'?\n"
+        "  subreddits[0] ('python'): field 'categroy': unknown field (known: category, comments, n_results, name, "
+        "query, time_filter); did you mean 'category'?\n"
         "  subreddits[1] ('../etc'): field 'name': '../etc' is not a subreddit name: 2 to 21 ASCII letters, "
         "digits or underscores\n"
         "  subreddits[2] ('rust'): field 'comments': 'lots' is not 'all', 'none' or a whole number\n"
@@ -53,8 +53,8 @@ def test_typo_in_a_top_level_block_suggests_the_field(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == (
-        f"{path}: field 'flags.master_enabeld': unknown field (known: master_enabled, upload_to_r2_enabled, "
-        "create_archives_enabled); did you mean 'master_enabled'?"
+        f"{path}: field 'flags.master_enabeld': unknown field (known: create_archives_enabled, master_enabled, "
+        "upload_to_r2_enabled); did you mean 'master_enabled'?"
     )
 
 

@@ -358,3 +358,8 @@ def test_database_resource_in_a_dagster_run(tmp_path):
     result = dg.materialize([counts], resources={"database": DatabaseResource(url=f"sqlite:///{tmp_path}/r.db")})
     assert result.success
     assert TableStore(f"sqlite:///{tmp_path}/r.db").partition_counts(D1, "python") == (2, 2)
+
+
+def test_a_postgresql_driver_without_copy_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"unsupported PostgreSQL driver 'pg8000': use postgresql\+psycopg://"):
+        TableStore("postgresql+pg8000://user@db.example.com/reddit")
