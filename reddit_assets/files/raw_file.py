@@ -47,7 +47,7 @@ def write_raw_file(path: Path, document: dict) -> WrittenFile:
         "submission_count": len(document["submissions"]),
         "comment_count": len(document["comments"]),
     }
-    with atomic_file(path, unique=False) as handle:
+    with atomic_file(path) as handle:
         sink = _HashingWriter(handle)
         _dump_compact(body, sink)
     return WrittenFile(path=path, size=sink.size, sha256=sink.sha.hexdigest())
