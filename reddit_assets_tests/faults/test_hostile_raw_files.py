@@ -7,32 +7,17 @@ naming the file, the item and the field; the partition's earlier rows stay as th
 
 import json
 
-import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.files.raw_file import RawFileError, write_raw_file
-from reddit_assets_tests.faults.support import (
-    failure_messages,
-    key,
-    local_zip,
-    raw_path,
-    retry_count,
-    run,
-    sqlite_url,
-    synthetic_document,
-    table_ids,
-    today,
-)
+from reddit_assets_tests.faults import support as s
+from reddit_assets_tests.faults.support import failure_messages, key, raw_path, retry_count, synthetic_document, today
+from reddit_assets_tests.faults.test_raw_file_faults import READERS
 from reddit_assets_tests.harness import configure
 
 NAME = "hostile"
-READERS = [
-    dg.AssetKey(["reddit", "submissions"]),
-    dg.AssetKey(["reddit", "comments"]),
-    dg.AssetKey(["reddit", "r2_archive"]),
-]
 NOWHERE = "http://127.0.0.1:9"
 FAILURE = "dagster._core.definitions.events.Failure: "  # these readers never call Reddit; a request would fail at once
 
@@ -75,9 +60,9 @@ def _load_good(monkeypatch, tmp_path, instance):
     )
     path = raw_path(tmp_path, NAME)
     write_raw_file(path, synthetic_document(NAME, today(), 3, 5, prefix="old"))
-    assert run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS).success
-    url = sqlite_url(tmp_path)
-    before = {t: table_ids(url, t, NAME) for t in ("reddit_submissions", "reddit_comments")}
+    assert s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS).success
+    url = s.sqlite_url(tmp_path)
+    before = {t: s.table_ids(url, t, NAME) for t in ("reddit_submissions", "reddit_comments")}
     assert before["reddit_submissions"] == {"olds0", "olds1", "olds2"}
     return defs, path, url, before
 
@@ -101,19 +86,19 @@ def test_bad_item_fails_the_load_once_naming_file_item_and_field(
     monkeypatch, tmp_path, instance, case, change, message
 ):
     defs, path, url, before = _load_good(monkeypatch, tmp_path, instance)
-    zip_before = local_zip(tmp_path, NAME).read_bytes()
+    zip_before = s.local_zip(tmp_path, NAME).read_bytes()
     document = synthetic_document(NAME, today(), 4, 6, prefix="new")
     change(document)
     write_raw_file(path, document)
 
-    result = run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
+    result = s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
 
     assert not result.success
     for step in ("database_tables", "reddit__r2_archive"):
         assert retry_count(result, step) == 0  # bad input does not get better by retrying
         assert failure_messages(result, step) == [f"{FAILURE}partition {key(NAME)}: raw file {path}: {message}\n"]
-    assert {t: table_ids(url, t, NAME) for t in before} == before  # rows unchanged
-    assert local_zip(tmp_path, NAME).read_bytes() == zip_before  # archive unchanged
+    assert {t: s.table_ids(url, t, NAME) for t in before} == before  # rows unchanged
+    assert s.local_zip(tmp_path, NAME).read_bytes() == zip_before  # archive unchanged
 
 
 def test_raw_file_of_another_partition_is_refused_naming_both(monkeypatch, tmp_path, instance):
@@ -122,14 +107,14 @@ def test_raw_file_of_another_partition_is_refused_naming_both(monkeypatch, tmp_p
     document["date"] = "2026-01-02"  # a file of another day placed under today's path
     write_raw_file(path, document)
 
-    result = run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
+    result = s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
 
     for step in ("database_tables", "reddit__r2_archive"):
         assert retry_count(result, step) == 0
         assert failure_messages(result, step) == [
             f"{FAILURE}partition {key(NAME)}: raw file {path} is of partition 2026-01-02|{NAME}; not loaded or archived\n"
         ]
-    assert {t: table_ids(url, t, NAME) for t in before} == before
+    assert {t: s.table_ids(url, t, NAME) for t in before} == before
 
 
 def test_deep_nesting_in_a_field_is_one_clear_line(monkeypatch, tmp_path, instance):
@@ -137,7 +122,7 @@ def test_deep_nesting_in_a_field_is_one_clear_line(monkeypatch, tmp_path, instan
     text = json.dumps(synthetic_document(NAME, today(), 2, 2, prefix="new") | {"format": "reddit_assets/raw-scrape@1"})
     path.write_text(text.replace('"title 0"', "[" * 100_000 + "]" * 100_000, 1))
 
-    result = run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
+    result = s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
 
     for step in ("database_tables", "reddit__r2_archive"):
         assert failure_messages(result, step) == [
@@ -151,7 +136,7 @@ def test_raw_file_over_the_maximum_is_refused_with_its_size(monkeypatch, tmp_pat
     size = path.stat().st_size
     monkeypatch.setenv("REDDIT_ASSETS_MAX_RAW_BYTES", str(size - 1))
 
-    result = run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
+    result = s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS)
 
     assert failure_messages(result, "database_tables") == [
         f"{FAILURE}partition {key(NAME)}: raw file {path}: is {size} bytes, over the {size - 1}-byte maximum "
@@ -166,7 +151,7 @@ def test_lone_surrogate_is_kept_in_the_raw_file_and_replaced_in_the_tables(monke
     write_raw_file(path, document)
     assert b'"half a pair \\ud83d here"' in path.read_bytes()  # the JSON escape Reddit sent, byte for byte
 
-    assert run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS).success
+    assert s.run(defs, "daily_scrape_job", key(NAME), instance, asset_selection=READERS).success
 
     assert json.loads(path.read_bytes())["submissions"][0]["title"] == "half a pair \ud83d here"
     engine = sa.create_engine(url)
