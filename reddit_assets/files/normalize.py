@@ -90,7 +90,7 @@ _SUBMISSION_KINDS = {
     **dict.fromkeys(("over_18", "is_self", "stickied", "locked", "spoiler"), "bool"),
 }
 _COMMENT_KINDS = {
-    **dict.fromkeys(("parent_id", "link_id", "body", "permalink", "distinguished"), "text"),
+    **dict.fromkeys(("link_id", "body", "permalink", "distinguished"), "text"),
     "created_utc": "time",
     "edited": "edited",
     "score": "int",
@@ -239,6 +239,7 @@ def _submission_batch(document: dict, items: list[dict]) -> pa.RecordBatch:
 
 def _comment_batch(document: dict, depths: list, items: list[dict], start: int) -> pa.RecordBatch:
     columns = _common(document, len(items)) | _fields(items, _COMMENT_FIELDS + ["link_id", "created_utc", "edited"])
+    check_columns("comment", columns["id"], columns, _COMMENT_KINDS)
     columns["author"] = [_author(v) for v in columns["author"]]
     columns["submission_id"] = [_strip_prefix(v) for v in columns.pop("link_id")]
     columns["created_utc"] = _timestamps(columns["created_utc"])
@@ -251,10 +252,13 @@ def _items(document: dict, name: str, consume: bool) -> list[dict]:
     return _unique_by_id(document.pop(name) if consume else document[name])
 
 
+_TREE_KINDS = {"parent_id": "text", "depth": "int"}
+
+
 def _checked_comments(items: list[dict]) -> None:
     """The comment fields the tree walk reads, checked before it reads them (the rest per batch)."""
-    columns = _fields(items, ["id", "parent_id", "depth", *_COMMENT_KINDS])
-    check_columns("comment", columns["id"], columns, {"depth": "int", **_COMMENT_KINDS})
+    columns = _fields(items, ["id", *_TREE_KINDS])
+    check_columns("comment", columns["id"], columns, _TREE_KINDS)
 
 
 def submissions_table(document: dict, *, consume: bool = False) -> pa.Table:
