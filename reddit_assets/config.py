@@ -174,7 +174,7 @@ class AppConfig(_Strict):
 
 
 def _suggestion(model: type[BaseModel], field: str) -> str:
-    """' (did you mean 'category'?)' for a near miss of one of the model's field names."""
+    """'; did you mean 'category'?' for a near miss of one of the model's field names, else ''."""
     close = difflib.get_close_matches(field, list(model.model_fields), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
