@@ -150,6 +150,39 @@ def _create_exclusive(dest: Path) -> tuple[Path, int]:
             raise DiskWriteError(tmp, exc) from None
 
 
+class _TempWriter(io.BufferedWriter):
+    """The temporary file's handle: its own write failures name the destination (DiskWriteError).
+
+    Only this handle's writes are translated: an OSError from whatever the caller reads (a
+    network stream, a source file) stays what it is, so a passing fault is never taken for a
+    full disk.
+    """
+
+    def __init__(self, raw: io.FileIO, dest: Path):
+        super().__init__(raw)
+        self.dest = dest
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+    def sync(self) -> None:
+        """Flush and fsync: the bytes are on the disk."""
+        self.flush()
+        try:
+            os.fsync(self.fileno())
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+
 @contextlib.contextmanager
 def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle on a temporary file next to `dest`; on success fsync it, rename
@@ -158,7 +191,8 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     The temporary file is `.<name>.<host>.<pid>.<16 random hex>.tmp`, created with O_EXCL and
     O_NOFOLLOW, so a file or symlink planted under a guessed name is never written through.
     `handle.name` is its path, for a caller that checks what was written before the rename.
-    Operating-system failures (disk full, read-only folder) raise DiskWriteError naming the path.
+    Operating-system failures of this file (disk full, read-only folder) raise DiskWriteError
+    naming the path.
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -169,17 +203,9 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     try:
         raw = io.FileIO(fd, "wb", closefd=True)
         raw.name = str(tmp)  # `handle.name` is the temporary file's path, as open() would give it
-        with io.BufferedWriter(raw) as handle:
-            try:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-            except DiskWriteError:
-                raise
-            except OSError as exc:
-                if exc.errno is None:
-                    raise
-                raise DiskWriteError(dest, exc) from None
+        with _TempWriter(raw, dest) as handle:
+            yield handle
+            handle.sync()
         try:
             os.replace(tmp, dest)
         except OSError as exc:

@@ -100,3 +100,15 @@ def test_read_only_folder_names_the_path(tiny_tmpfs):
     assert str(info.value) == f"cannot write {final.parent}: Read-only file system"
     assert info.value.errno == 30
     assert list(root.iterdir()) == []
+
+
+def test_a_failing_source_is_not_taken_for_a_full_disk(tmp_path):
+    final = tmp_path / "object.zip"
+
+    class DroppedStream:
+        def read(self, _n):
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    with pytest.raises(ConnectionResetError), atomic.atomic_file(final) as handle:  # a retryable fault stays one
+        atomic.copy_hashing(DroppedStream(), handle)
+    assert list(tmp_path.iterdir()) == []  # no temporary file, nothing placed
