@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.files.raw_file import RawFileError, write_raw_file
+from reddit_assets.files.archive_zip import build_archive
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.raw_file import RawFileError, read_raw_file, write_raw_file
 from reddit_assets_tests.faults import support as s
 from reddit_assets_tests.faults.support import failure_messages, key, raw_path, retry_count, synthetic_document, today
 from reddit_assets_tests.faults.test_raw_file_faults import READERS
@@ -161,3 +163,23 @@ def test_lone_surrogate_is_kept_in_the_raw_file_and_replaced_in_the_tables(monke
     finally:
         engine.dispose()
     assert title == "half a pair \ufffd here"
+
+
+def test_archive_of_another_partition_is_never_restored_by_the_readers(monkeypatch, tmp_path, instance):
+    defs, path, url, before = _load_good(monkeypatch, tmp_path, instance)
+    other = tmp_path / "other"
+    write_raw_file(other / "raw.json", synthetic_document("someone", today(), 2, 2, prefix="other"))
+    document = read_raw_file(other / "raw.json")  # the other partition's real archive
+    zip_path = s.local_zip(tmp_path, NAME)
+    build_archive(other / "raw.json", document, *normalize(document), zip_path)  # planted under our key
+    path.unlink()  # the raw file is gone: the readers restore from the archive
+
+    result = s.run(defs, "database_only_job", key(NAME), instance)
+
+    assert retry_count(result, "database_tables") == 0
+    assert failure_messages(result, "database_tables") == [
+        f"{FAILURE}partition {key(NAME)}: no raw file at {path}, and archive {zip_path}: its manifest is of "
+        f"partition {today()}|someone, not {key(NAME)}; not restored\n"
+    ]
+    assert not path.exists() and not any(p.name.endswith(".tmp") for p in path.parent.iterdir())
+    assert {t: s.table_ids(url, t, NAME) for t in before} == before
