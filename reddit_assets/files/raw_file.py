@@ -138,7 +138,7 @@ def _json_escapes(error: UnicodeEncodeError) -> tuple[str, int]:
 codecs.register_error(_JSON_ESCAPES, _json_escapes)
 
 
-def _ascii_json_text(handle, sha) -> str:
+def ascii_json_text(handle, sha) -> str:
     """The file's JSON text with every non-ASCII character escaped; hashes the bytes on the way.
 
     `json.loads(bytes)` holds the bytes, their decoded str and the parsed objects at once, and
@@ -167,7 +167,7 @@ def read_raw_file_hashed(path: Path) -> tuple[dict, str]:
             problem = size_problem(os.fstat(handle.fileno()).st_size)
             if problem:
                 raise RawFileError(path, problem)
-            text = _ascii_json_text(handle, sha)
+            text = ascii_json_text(handle, sha)
         document = json.loads(text)
     except FileNotFoundError:
         raise RawFileError(path, "does not exist") from None

@@ -38,7 +38,14 @@ from reddit_assets.config import AppConfig, is_valid_subreddit_name
 from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
 from reddit_assets.files.normalize import BadItemError, normalize
 from reddit_assets.files.paths import raw_file_path
-from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, size_problem, validate_raw_document, write_raw_file
+from reddit_assets.files.raw_file import (
+    RAW_FORMAT,
+    RawFileError,
+    ascii_json_text,
+    size_problem,
+    validate_raw_document,
+    write_raw_file,
+)
 from reddit_assets.migrate.urs_format import (
     URS_FORMAT,
     UrsFormatError,
@@ -130,8 +137,10 @@ def _ends_unfinished(text: str) -> bool:
     return depth > 0
 
 
-def _read_regular(path: Path) -> bytes:
-    """The bytes of a regular file, opened without following a symlink, within the size maximum."""
+def _read_text(path: Path) -> tuple[str, str, int]:
+    """(JSON text with non-ASCII escaped, SHA-256 of the bytes, size) of a regular file opened
+    without following a symlink, within the size maximum. The escaped text is what keeps a
+    big file's peak memory down (see `raw_file.ascii_json_text`)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -145,32 +154,30 @@ def _read_regular(path: Path) -> bytes:
         problem = size_problem(info.st_size)
         if problem:
             raise ImportProblem(problem)
+        sha = hashlib.sha256()
         try:
-            return handle.read()
+            text = ascii_json_text(handle, sha)
+        except UnicodeDecodeError as exc:
+            raise ImportProblem(f"not JSON: not UTF-8 text ({exc.reason})") from None
         except OSError as exc:
             raise ImportProblem(f"cannot be read ({exc.strerror})") from None
+    return text, sha.hexdigest(), info.st_size
 
 
 def load_json(path: Path) -> tuple[object, str]:
     """(parsed JSON, SHA-256 of the bytes); ImportProblem says what is wrong, quoting nothing of the file."""
-    data = _read_regular(path)
-    if not data.strip():
+    text, sha256, size = _read_text(path)
+    if not text.strip():
         raise ImportProblem("empty file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportProblem(f"not JSON: not UTF-8 text (byte {exc.start})") from None
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         if _ends_unfinished(text):
-            raise ImportProblem(
-                f"truncated: the JSON stops inside an unfinished value after {len(data)} bytes"
-            ) from None
+            raise ImportProblem(f"truncated: the JSON stops inside an unfinished value after {size} bytes") from None
         raise ImportProblem(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise ImportProblem("nested too deeply to be a scrape file") from None
-    return parsed, hashlib.sha256(data).hexdigest()
+    return parsed, sha256
 
 
 def _parse_date(value: object) -> dt.date:
