@@ -9,12 +9,16 @@ import os
 import subprocess
 import uuid
 
+import dagster as dg
 import pytest
 
+from reddit_assets.definitions import build_definitions
 from reddit_assets.files import atomic
 from reddit_assets.files.atomic import DiskWriteError, host_id
 from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets.partitions import partition_key
 from reddit_assets_tests.faults.support import synthetic_document, today
+from reddit_assets_tests.harness import configure
 
 
 def _outside(tmp_path):
@@ -112,3 +116,45 @@ def test_a_failing_source_is_not_taken_for_a_full_disk(tmp_path):
     with pytest.raises(ConnectionResetError), atomic.atomic_file(final) as handle:  # a retryable fault stays one
         atomic.copy_hashing(DroppedStream(), handle)
     assert list(tmp_path.iterdir()) == []  # no temporary file, nothing placed
+
+
+def _scrape_into(monkeypatch, tmp_path, reddit_server, instance, data_dir):
+    configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "fullsub", "category": "new"}])
+    monkeypatch.setenv("REDDIT_ASSETS_DATA_DIR", str(data_dir))
+    result = (
+        build_definitions()
+        .resolve_job_def("daily_scrape_job")
+        .execute_in_process(
+            partition_key=partition_key(today(), "fullsub"),
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=[dg.AssetKey(["reddit", "raw_scrape"])],
+        )
+    )
+    assert not result.success
+    events = result.all_events
+    assert not [e for e in events if e.event_type_value == "STEP_UP_FOR_RETRY"], "a disk error is not retried"
+    [failure] = result.get_step_failure_events()
+    return failure.step_failure_data.error.message
+
+
+def test_scrape_into_a_read_only_data_dir_fails_before_asking_reddit(
+    monkeypatch, tmp_path, reddit_server, instance, tiny_tmpfs
+):
+    root = tiny_tmpfs("size=64k,ro")
+    message = _scrape_into(monkeypatch, tmp_path, reddit_server, instance, root)
+    assert f"cannot create {root}/scrapes/{today().isoformat()}: Read-only file system (not retried)" in message
+    assert reddit_server.stats()["requests"] == 0
+
+
+def test_scrape_onto_a_full_disk_asks_reddit_once_and_names_the_path(
+    monkeypatch, tmp_path, reddit_server, instance, tiny_tmpfs
+):
+    root = tiny_tmpfs("size=64k")
+    message = _scrape_into(monkeypatch, tmp_path, reddit_server, instance, root)
+    folder = root / "scrapes" / today().isoformat()
+    assert f"cannot write {folder}" in message and "No space left on device" in message, message
+    assert "the scrape was not kept (not retried)" in message
+    listings = reddit_server.stats()["by_kind"].get("listing", 0)
+    assert listings >= 1 and reddit_server.stats()["by_kind"].get("token", 0) == 1, reddit_server.stats()["by_kind"]
+    assert [p.name for p in folder.iterdir()] == [], "no temporary file is left"
