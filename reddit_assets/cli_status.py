@@ -53,20 +53,31 @@ def _usage(message: str) -> int:
 
 
 def _row_counter():
-    """(date, subreddit) -> rows in the tables, or None when the database cannot be opened."""
+    """(date, subreddit) -> rows in the tables; None (said once) when the database cannot be read."""
+    import sqlalchemy as sa
+
     from reddit_assets.files.paths import data_dir
     from reddit_assets.storage.tables import TableStore
 
     # The same rule as resources.database_resource: DATABASE_URL, else the SQLite file in the data directory.
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'reddit.db'}"
-    try:
-        return TableStore(url).partition_counts
-    except Exception as exc:  # noqa: BLE001 - the report still stands on the instance alone
-        print(
-            f"reddit-assets status: the tables' database cannot be read ({type(exc).__name__}); rows are not compared",
-            file=sys.stderr,
-        )
-        return None
+    store = TableStore(os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'reddit.db'}")
+    failed = []
+
+    def count(date: dt.date, subreddit: str) -> tuple[int, int] | None:
+        if failed:
+            return None
+        try:
+            return store.partition_counts(date, subreddit)
+        except sa.exc.SQLAlchemyError as exc:
+            failed.append(exc)
+            print(
+                f"reddit-assets status: the tables' database cannot be read ({type(exc).__name__}); "
+                "rows are not compared with the database",
+                file=sys.stderr,
+            )
+            return None
+
+    return count
 
 
 def status(args: argparse.Namespace) -> int:

@@ -31,8 +31,9 @@ COMPLETE = "complete"
 PARTIAL = "partial"
 STATES = (COMPLETE, PARTIAL, RUNNING, FAILED, NOT_RUN, CANNOT_SCRAPE)
 
-# (date, subreddit) -> (submission rows, comment rows) in the database, to compare with what was recorded.
-RowCounter = Callable[[dt.date, str], tuple[int, int]]
+# (date, subreddit) -> (submission rows, comment rows) in the database, to compare with what
+# was recorded; None when the database cannot say.
+RowCounter = Callable[[dt.date, str], tuple[int, int] | None]
 
 
 @dataclass
@@ -252,8 +253,9 @@ def gather(
             for branch in branches:
                 _explain(row, branch, row.cells[branch.name], config, today)
             loaded = row.cells.get(LOADED.name)
-            if row_counts is not None and loaded is not None and loaded.state == DONE:
-                _compare_rows(row, loaded, row_counts(date, entry.name))
+            counted = row_counts(date, entry.name) if row_counts and loaded and loaded.state == DONE else None
+            if counted is not None:
+                _compare_rows(row, loaded, counted)
             rows.append(row)
         reports.append(DayReport(date, rows))
     return reports

@@ -103,3 +103,28 @@ def test_snapshot_category_on_a_past_day_points_to_late_snapshot(env):
         "  Add --late-snapshot to record today's listing under that day (marked late_snapshot), or re-process an "
         "existing raw file with --only database / --only archive.\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args,unset,message",
+    [
+        (
+            [str(START - dt.timedelta(days=1))],
+            [],
+            f"{START - dt.timedelta(days=1)} is outside the partitions: {START} (start_date) to {TODAY} (today)",
+        ),
+        (["12/02/2026"], [], "'12/02/2026' is not a date YYYY-MM-DD"),
+        (["--days", "0"], [], "--days must be 1 or more"),
+        ([], ["DAGSTER_HOME"], "DAGSTER_HOME is not set; the report reads that Dagster instance's records"),
+    ],
+    ids=["before-start", "not-a-date", "no-days", "no-instance"],
+)
+def test_status_usage_errors_exit_2_with_one_line(env, args, unset, message):
+    done = subprocess.run(
+        [str(CLI), "status", *args],
+        env={k: v for k, v in env.items() if k not in unset},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"reddit-assets status: {message}\n")
