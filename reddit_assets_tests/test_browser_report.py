@@ -77,10 +77,13 @@ def reported(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ui(chromium_binary, reported):
     with (
-        dagster_webserver(reported.env, reported.root / "webserver.log") as base_url,
+        dagster_webserver(reported.env, reported.root / "webserver.log", timeout=240) as base_url,
         Chromium(chromium_binary) as browser,
     ):
         yield UI(browser, base_url)
+
+
+_DRAWN = "[...document.querySelectorAll('img')].some(i => i.src.startsWith('data:image/svg+xml') && i.naturalWidth > 0)"
 
 
 def test_daily_report_partition_shows_totals_table_and_picture(ui, reported):
@@ -99,14 +102,19 @@ def test_daily_report_partition_shows_totals_table_and_picture(ui, reported):
     assert shown["submissions"] == str(submissions) == "19"
     assert shown["comments"] == str(comments)
     assert shown["submission_rows"] == "19" and shown["comment_rows"] == str(comments)
-    assert shown["partitions_complete"] == "2" and shown["partitions_not_run_yet"] == "1"
+    assert shown["partitions_complete"] == "2" and shown["partitions_not_run"] == "1"
     assert shown["complete"] == "false"
 
     # The report's Markdown table renders as a table: one row per subreddit with its state.
     states = {row[0]: row[2] for row in rows if len(row) == 7 and row[0] in {s["name"] for s in SUBREDDITS}}
     assert states == {"CreditCardsIndia": "complete", "dataengineering": "not run yet", "python": "complete"}
 
-    # The picture is an image the browser has drawn, with a cell per subreddit per day.
+    # The picture: the UI shows Markdown of 1000 characters or more behind "[Show Markdown]", in a dialog,
+    # where the image is drawn, with a cell per subreddit per day.
+    ui.browser.evaluate(
+        "[...document.querySelectorAll('tr')].find(tr => tr.innerText.startsWith('picture')).querySelector('a').click()"
+    )
+    ui.wait("subreddit", until=lambda text: ui.browser.evaluate(_DRAWN), shot="daily_report-picture")
     images = ui.browser.evaluate(
         "[...document.querySelectorAll('img')].filter(i => i.src.startsWith('data:image/svg+xml'))"
         ".map(i => ({src: i.src, width: i.naturalWidth, shown: i.getBoundingClientRect().width}))"

@@ -77,13 +77,11 @@ def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitions
                 **day.totals(),
                 "subreddits": len(day.rows),
                 "complete": day.complete,
-                "report": dg.MetadataValue.md(render_markdown(day)),
+                # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
                 "picture": dg.MetadataValue.md(
-                    markdown_image(
-                        render_svg(days),
-                        f"subreddit x day status, {days[0].date} to {date}",
-                    )
+                    markdown_image(render_svg(days), f"subreddit x day status, {days[0].date} to {date}")
                 ),
+                "report": dg.MetadataValue.md(render_markdown(day)),
                 "html": dg.MetadataValue.path(str(page)),
             }
         )

@@ -30,6 +30,15 @@ OFF = "off by flag"
 COMPLETE = "complete"
 PARTIAL = "partial"
 STATES = (COMPLETE, PARTIAL, RUNNING, FAILED, NOT_RUN, CANNOT_SCRAPE)
+# Short names for metadata keys, e.g. partitions_not_run.
+STATE_KEYS = {
+    COMPLETE: "complete",
+    PARTIAL: "partial",
+    RUNNING: "running",
+    FAILED: "failed",
+    NOT_RUN: "not_run",
+    CANNOT_SCRAPE: "cannot_scrape",
+}
 
 # (date, subreddit) -> (submission rows, comment rows) in the database, to compare with what
 # was recorded; None when the database cannot say.
@@ -102,7 +111,7 @@ class DayReport:
             for name in branch.totals:
                 totals[name] = sum(int(row.cells[branch.name].values.get(name) or 0) for row in self.rows)
         for state in STATES:
-            totals[f"partitions_{state.replace(' ', '_')}"] = self.count(state)
+            totals[f"partitions_{STATE_KEYS[state]}"] = self.count(state)
         return totals
 
 

@@ -105,7 +105,7 @@ def test_report_asset_records_the_days_totals_table_and_picture(scraped, tmp_pat
     assert metadata["api_requests"] == raw["api_requests"].value
     assert metadata["submission_rows"] == 10 and metadata["comment_rows"] == raw["comments"].value
     assert metadata["partitions_complete"] == 1 and metadata["partitions_failed"] == 1
-    assert metadata["partitions_not_run_yet"] == 1 and metadata["complete"] is False
+    assert metadata["partitions_not_run"] == 1 and metadata["complete"] is False
     assert "| CreditCardsIndia | top | complete | 10 submissions," in metadata["report"]
     assert (
         metadata["picture"].startswith("![subreddit x day status")

@@ -71,7 +71,7 @@ def test_totals_sum_the_subreddits_and_count_partitions_per_state():
     totals = day.totals()
     assert totals["submissions"] == 8 and totals["comments"] == 10 and totals["api_requests"] == 14
     assert totals["waits_429"] == 2 and totals["submission_rows"] == 8 and totals["archive_bytes"] == 2000
-    assert totals["partitions_complete"] == 2 and totals["partitions_cannot_be_scraped_any_more"] == 1
+    assert totals["partitions_complete"] == 2 and totals["partitions_cannot_scrape"] == 1
     assert all(isinstance(v, int) for v in totals.values())
     assert not day.complete
 
