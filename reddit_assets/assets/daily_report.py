@@ -79,7 +79,7 @@ def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitions
                 "complete": day.complete,
                 # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
                 "picture": dg.MetadataValue.md(
-                    markdown_image(render_svg(days), f"subreddit x day status, {days[0].date} to {date}")
+                    markdown_image(render_svg(days, titles=False), f"subreddit x day status, {days[0].date} to {date}")
                 ),
                 "report": dg.MetadataValue.md(render_markdown(day)),
                 "html": dg.MetadataValue.path(str(page)),

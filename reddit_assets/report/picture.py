@@ -45,8 +45,11 @@ def cell_label(row: PartitionReport) -> str:
     return {CANNOT_SCRAPE: "×", NOT_RUN: "–", RUNNING: "…", FAILED: "!"}.get(row.state, "?")
 
 
-def render_svg(days: list[DayReport]) -> str:
-    """The grid: one row per subreddit, one column per day (oldest left), a legend below."""
+def render_svg(days: list[DayReport], *, titles: bool = True) -> str:
+    """The grid: one row per subreddit, one column per day (oldest left), a legend below.
+
+    `titles`: a tooltip per cell (partition key and state), shown when the SVG is inline in
+    a page; an image shows none, so the UI's copy leaves them out (a third of its size)."""
     days = sorted(days, key=lambda d: d.date)
     names = [row.subreddit for row in days[-1].rows] if days else []
     label_w = 12 + _CHAR_W * max([len(n) for n in names] + [9])
@@ -59,21 +62,22 @@ def render_svg(days: list[DayReport]) -> str:
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     for col, day in enumerate(days):
-        x = label_w + col * _CELL_W + _CELL_W / 2
+        x = label_w + col * _CELL_W + _CELL_W // 2
         out.append(f'<text x="{x}" y="{_HEADER_H - 8}" text-anchor="middle">{day.date.strftime("%m-%d")}</text>')
     for line, name in enumerate(names):
         y = _HEADER_H + line * _CELL_H
-        out.append(f'<text x="4" y="{y + _CELL_H / 2 + 4}">{html.escape(name)}</text>')
+        out.append(f'<text x="4" y="{y + _CELL_H // 2 + 4}">{html.escape(name)}</text>')
         for col, day in enumerate(days):
             row = next((r for r in day.rows if r.subreddit == name), None)
             if row is None:
                 continue
             fill, ink = COLOURS[row.state]
             x = label_w + col * _CELL_W
+            title = f"<title>{html.escape(row.key)}: {html.escape(row.state)}</title>" if titles else ""
             out.append(
-                f"<g><title>{html.escape(row.key)}: {html.escape(row.state)}</title>"
+                f"<g>{title}"
                 f'<rect x="{x + 1}" y="{y + 1}" width="{_CELL_W - 2}" height="{_CELL_H - 2}" fill="{fill}"/>'
-                f'<text x="{x + _CELL_W / 2}" y="{y + _CELL_H / 2 + 4}" text-anchor="middle" fill="{ink}">'
+                f'<text x="{x + _CELL_W // 2}" y="{y + _CELL_H // 2 + 4}" text-anchor="middle" fill="{ink}">'
                 f"{html.escape(cell_label(row))}</text></g>"
             )
     x = 4

@@ -109,6 +109,8 @@ def test_picture_colours_each_cell_by_state_and_writes_its_count():
     assert svg.index("12-01") < svg.index("12-02")
     image = markdown_image(svg, "grid")
     assert base64.b64decode(image.removeprefix("![grid](data:image/svg+xml;base64,").removesuffix(")")).decode() == svg
+    assert f"<title>{DAY}|a1: complete</title>" in svg  # tooltips, for the page that inlines it
+    assert "<title>" not in render_svg([today, past], titles=False)  # the UI's image shows none
     page = render_html([past, today], [today])
     assert svg in page and f"{DAY}: complete, 1 of 1" in page
 
