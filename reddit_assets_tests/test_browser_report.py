@@ -105,6 +105,8 @@ def test_daily_report_partition_shows_totals_table_and_picture(ui, reported):
     assert shown["partitions_complete"] == "2" and shown["partitions_not_run"] == "1"
     assert shown["complete"] == "false"
 
+    assert shown["status"] == "🟩 CreditCardsIndia 12 · ⬜ dataengineering – · 🟩 python 7"  # inline, in colour
+
     # The report's Markdown table renders as a table: one row per subreddit with its state.
     states = {row[0]: row[2] for row in rows if len(row) == 7 and row[0] in {s["name"] for s in SUBREDDITS}}
     assert states == {"CreditCardsIndia": "complete", "dataengineering": "not run yet", "python": "complete"}

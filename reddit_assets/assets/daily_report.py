@@ -9,7 +9,7 @@ from reddit_assets.config import AppConfig
 from reddit_assets.partitions import DATE_DIM
 from reddit_assets.report.branches import BRANCHES
 from reddit_assets.report.gather import gather
-from reddit_assets.report.picture import markdown_image, render_html, render_svg
+from reddit_assets.report.picture import markdown_image, render_html, render_svg, status_line
 from reddit_assets.report.store import report_path, write_html
 from reddit_assets.report.text import render_markdown, summary_line
 from reddit_assets.report.today import today_for
@@ -78,6 +78,7 @@ def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitions
                 "subreddits": len(day.rows),
                 "complete": day.complete,
                 # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
+                "status": dg.MetadataValue.md(status_line(day)),
                 "picture": dg.MetadataValue.md(
                     markdown_image(render_svg(days, titles=False), f"subreddit x day status, {days[0].date} to {date}")
                 ),

@@ -90,6 +90,20 @@ def render_svg(days: list[DayReport], *, titles: bool = True) -> str:
     return "".join(out)
 
 
+# state -> a coloured mark for one line of text, in the grid's colours
+MARKS = {COMPLETE: "🟩", PARTIAL: "🟨", RUNNING: "🟦", FAILED: "🟥", NOT_RUN: "⬜", CANNOT_SCRAPE: "▫️"}
+_INLINE_LIMIT = 1000  # Dagster's UI shows Markdown metadata inline only below this length
+
+
+def status_line(day: DayReport) -> str:
+    """The day in one line of coloured marks, short enough for the UI to show inline: each
+    subreddit with its grid label, or, for many subreddits, the count per state."""
+    text = " · ".join(f"{MARKS[row.state]} {row.subreddit} {cell_label(row)}" for row in day.rows)
+    if len(text) >= _INLINE_LIMIT:
+        text = " · ".join(f"{MARKS[state]} {day.count(state)} {state}" for state in STATES if day.count(state))
+    return text
+
+
 def markdown_image(svg: str, alt: str) -> str:
     """The SVG as a Markdown image with a data URI: shown inline by the Dagster UI."""
     encoded = base64.b64encode(svg.encode()).decode("ascii")

@@ -7,7 +7,7 @@ import re
 
 from reddit_assets.assets.daily_report import grid_dates
 from reddit_assets.report.gather import CANNOT_SCRAPE, DONE, FAILED, NOT_RUN, OFF, Cell, DayReport, PartitionReport
-from reddit_assets.report.picture import COLOURS, markdown_image, render_html, render_svg
+from reddit_assets.report.picture import COLOURS, markdown_image, render_html, render_svg, status_line
 from reddit_assets.report.text import render_markdown, render_text
 
 DAY = dt.date(2026, 12, 2)
@@ -118,3 +118,12 @@ def test_picture_colours_each_cell_by_state_and_writes_its_count():
 def test_grid_covers_thirty_days_but_none_before_start():
     assert grid_dates(DAY, dt.date(2026, 1, 1)) == [DAY - dt.timedelta(days=n) for n in range(29, -1, -1)]
     assert grid_dates(DAY, DAY - dt.timedelta(days=2)) == [DAY - dt.timedelta(days=2), DAY - dt.timedelta(days=1), DAY]
+
+
+def test_status_line_stays_short_enough_to_show_inline():
+    day = DayReport(
+        DAY, [_done_row("a1", 3, 4), _row("c3", Cell(CANNOT_SCRAPE), Cell(CANNOT_SCRAPE), Cell(CANNOT_SCRAPE))]
+    )
+    assert status_line(day) == "🟩 a1 3 · ▫️ c3 ×"
+    many = DayReport(DAY, [_done_row(f"subreddit_{i:03d}", 3, 4) for i in range(80)] + day.rows[1:])
+    assert status_line(many) == "🟩 80 complete · ▫️ 1 cannot be scraped any more"
