@@ -1,0 +1,114 @@
+"""Hostile and failing file systems: planted symlinks, guessed temporary names, a full or read-only disk.
+
+Every write of a raw file, archive or restored object goes through `atomic_file`; these
+tests plant what an attacker with write access to the data folder could, and fill or
+freeze the disk for real (a tiny tmpfs, when this machine lets the test mount one).
+"""
+
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from reddit_assets.files import atomic
+from reddit_assets.files.atomic import DiskWriteError, host_id
+from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets_tests.faults.support import synthetic_document, today
+
+
+def _outside(tmp_path):
+    target = tmp_path / "outside" / "precious.txt"
+    target.parent.mkdir()
+    target.write_text("keep me")
+    return target
+
+
+def test_symlinks_at_guessable_temp_names_are_never_written_through(tmp_path):
+    outside = _outside(tmp_path)
+    final = tmp_path / "data" / "scrapes" / str(today()) / "victim.json"
+    final.parent.mkdir(parents=True)
+    planted = [
+        final.with_name(f".victim.json.{os.getpid()}.tmp"),  # the old predictable name
+        final.with_name(f".victim.json.{host_id()}.{os.getpid()}.tmp"),
+    ]
+    for link in planted:
+        link.symlink_to(outside)
+
+    write_raw_file(final, synthetic_document("victim", today(), 2, 2))
+
+    assert outside.read_text() == "keep me"
+    assert final.is_file() and not final.is_symlink()
+    assert all(link.is_symlink() for link in planted)  # fresh and not ours by name: left alone
+
+
+def test_a_planted_file_at_the_drawn_temp_name_is_skipped_not_opened(tmp_path, monkeypatch):
+    outside = _outside(tmp_path)
+    final = tmp_path / "victim.json"
+    draws = iter(["0000000000000000", "1111111111111111"])
+    monkeypatch.setattr(atomic.secrets, "token_hex", lambda _n: next(draws))  # the attacker guessed the first draw
+    guessed = tmp_path / f".victim.json.{host_id()}.{os.getpid()}.0000000000000000.tmp"
+    guessed.symlink_to(outside)
+
+    with atomic.atomic_file(final) as handle:
+        assert handle.name == str(tmp_path / f".victim.json.{host_id()}.{os.getpid()}.1111111111111111.tmp")
+        handle.write(b"new content")
+
+    assert outside.read_text() == "keep me"
+    assert final.read_bytes() == b"new content" and not final.is_symlink()
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    """Mount a 64 KiB tmpfs (needs CAP_SYS_ADMIN, as root in this test container); skip where not allowed."""
+
+    def mount(options: str):
+        where = tmp_path / f"mnt-{uuid.uuid4().hex[:6]}"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+        mounted.append(where)
+        return where
+
+    mounted = []
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_disk_full_names_the_path_and_keeps_the_old_file(tiny_tmpfs):
+    root = tiny_tmpfs("size=64k")
+    final = root / "scrapes" / "big.json"
+    write_raw_file(final, synthetic_document("big", today(), 1, 1))
+    old = final.read_bytes()
+
+    with pytest.raises(DiskWriteError) as info:
+        write_raw_file(final, synthetic_document("big", today(), 2_000, 2_000))
+
+    assert str(info.value) == f"cannot write {final}: No space left on device"
+    assert info.value.errno == 28 and info.value.path == str(final)
+    assert final.read_bytes() == old
+    assert sorted(p.name for p in final.parent.iterdir()) == ["big.json"]  # no temporary file left
+
+
+def test_read_only_folder_names_the_path(tiny_tmpfs):
+    root = tiny_tmpfs("size=64k,ro")
+    final = root / "scrapes" / "2026-01-01" / "sub.json"
+    with pytest.raises(DiskWriteError) as info:
+        write_raw_file(final, synthetic_document("sub", today(), 1, 1))
+    assert str(info.value) == f"cannot write {final.parent}: Read-only file system"
+    assert info.value.errno == 30
+    assert list(root.iterdir()) == []
+
+
+def test_a_failing_source_is_not_taken_for_a_full_disk(tmp_path):
+    final = tmp_path / "object.zip"
+
+    class DroppedStream:
+        def read(self, _n):
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    with pytest.raises(ConnectionResetError), atomic.atomic_file(final) as handle:  # a retryable fault stays one
+        atomic.copy_hashing(DroppedStream(), handle)
+    assert list(tmp_path.iterdir()) == []  # no temporary file, nothing placed
