@@ -5,6 +5,9 @@
   recorded `reddit/raw_scrape` materializations (see `reddit_assets.migrate.importer`).
   Exit 0: every file good; 1: some bad (the good ones are imported); 2: usage error.
 - `reddit-assets validate-config [PATH]`: check the config file and list its entries.
+- `reddit-assets status [DATE] [--days N] [--html FILE]`: the daily report (see `reddit_assets.cli_status`).
+- `reddit-assets materialize DATE SUBREDDIT [--only ...] [--late-snapshot]`: one partition, with
+  messages a user can act on (see `reddit_assets.cli_materialize`).
 - `reddit-assets init-pools`: create the `reddit_api` pool's limit in the Dagster
   instance if it has none (see `reddit_assets.automation.pools`); run before the daemon starts.
 """
@@ -18,6 +21,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from reddit_assets import cli_materialize, cli_status
 from reddit_assets.config import ConfigError, config_path, load_config
 
 USAGE_ERROR = 2
@@ -66,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "the run queue holds scraping runs back from the first one. Safe to run at every start. "
         "Exit 0: the pool has a limit; 1: none could be set; 2: usage error.",
     )
+    cli_status.add_parser(commands)
+    cli_materialize.add_parser(commands)
     return parser
 
 
@@ -234,7 +240,13 @@ def _init_pools(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"import": _import, "validate-config": _validate_config, "init-pools": _init_pools}
+    commands = {
+        "import": _import,
+        "validate-config": _validate_config,
+        "init-pools": _init_pools,
+        "status": cli_status.status,
+        "materialize": cli_materialize.materialize,
+    }
     return commands[args.command](args)
 
 
