@@ -5,7 +5,7 @@ The peak resident set size comes from the kernel's accounting of that one proces
 the command is started by a small launcher (this module run as a script, a bare Python of
 about 10 MB) rather than by the test process, whose own hundreds of MB would count too.
 
-    python -m reddit_assets_tests.faults.measured PEAK_FILE COMMAND [ARG ...]
+    python reddit_assets_tests/faults/measured.py PEAK_FILE COMMAND [ARG ...]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def run_measured(args: list[str], *, env: dict | None = None, cwd=None, timeout:
     with tempfile.TemporaryDirectory(prefix="measured-") as tmp:
         peak_file = Path(tmp) / "peak"
         done = subprocess.run(
-            [sys.executable, "-m", "reddit_assets_tests.faults.measured", str(peak_file), *args],
+            [sys.executable, __file__, str(peak_file), *args],  # by path: the command may run in any folder
             env=env,
             cwd=cwd,
             capture_output=True,
