@@ -89,13 +89,20 @@ def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int)
 
 
 def build_archive(
-    raw_path: Path, header: dict, submissions: pa.Table, comments: pa.Table, zip_path: Path
+    raw_path: Path,
+    header: dict,
+    submissions: pa.Table,
+    comments: pa.Table,
+    zip_path: Path,
+    *,
+    raw_name: str | None = None,
 ) -> ArchiveInfo:
     """Zip the raw file, Parquet copies of its rows and a manifest into `zip_path`, atomically.
 
     `header` holds the raw document's subreddit, date and scraped_at (the whole parsed
     document will do); `submissions` and `comments` are its normalized tables. The raw
-    file is streamed, never loaded.
+    file is streamed, never loaded. `raw_name` names the raw file's member (default
+    ``<subreddit>.json``); the manifest records it as ``raw_file``.
     """
     raw_path = Path(raw_path)
     zip_path = Path(zip_path)
@@ -103,7 +110,7 @@ def build_archive(
     date = _iso(header["date"])
     scraped_at = _iso(header["scraped_at"])
     when = _zip_time(scraped_at)
-    raw_name = raw_member_name(subreddit)
+    raw_name = raw_name or raw_member_name(subreddit)
 
     try:
         raw_handle = open(raw_path, "rb")
@@ -131,6 +138,7 @@ def build_archive(
                 "date": date,
                 "scraped_at": scraped_at,
                 "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
+                "raw_file": raw_name,
                 "files": files,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
             }
@@ -251,7 +259,8 @@ def extract_raw(zip_path: Path, dest_path: Path) -> Path:
     dest_path = Path(dest_path)
     with _open_zip(zip_path) as zf:
         manifest = _manifest_of(zf, zip_path)
-        name = raw_member_name(manifest.get("subreddit", ""))
+        listed = manifest.get("raw_file")  # untrusted: only a string names a member
+        name = listed if isinstance(listed, str) else raw_member_name(manifest.get("subreddit", ""))
         expected = manifest["files"].get(name)
         if expected is None:
             raise ArchiveError(zip_path, f"manifest does not list the raw file {name}")
