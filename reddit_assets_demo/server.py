@@ -57,6 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from reddit_assets_demo.aftermath import is_missing, later_state
 from reddit_assets_demo.generator import SubredditData, author_fullname, generate_subreddit
 
 __all__ = ["RedditServer", "RateLimit", "Fault", "ServerControl", "SUBREDDIT_STATES", "main"]
@@ -1240,10 +1241,13 @@ class RedditServer:
             self._ensure_all()
         for fullname in names[:100]:
             kind, _, thing_id = fullname.partition("_")
+            if kind in ("t1", "t3") and is_missing(thing_id, self.seed):
+                continue  # gone for good: Reddit's info leaves it out
             try:
                 if kind == "t3":
+                    # Info shows items as they are later (aftermath.py), not as listings first showed them.
                     sub, s = self._find_submission(thing_id)
-                    frags.append(sub.t3_fragment(s))
+                    frags.append(b'{"kind":"t3","data":' + _dumps(later_state(s, "t3", self.seed)) + b"}")
                 elif kind == "t1":
                     for key, sub in list(self._subs.items()):
                         if sub is None or self._states.get(key, "public") != "public":
@@ -1251,8 +1255,8 @@ class RedditServer:
                         sid = sub.owner_of_comment(thing_id)
                         if sid is not None:
                             tree = sub.tree(sid)
-                            i = tree.index[thing_id]
-                            frags.append(tree.fragment(i, tree.comments[i]["depth"], None))
+                            data = later_state(tree.comments[tree.index[thing_id]], "t1", self.seed) | {"replies": ""}
+                            frags.append(b'{"kind":"t1","data":' + _dumps(data) + b"}")
                             break
                 elif kind == "t5":
                     for sub in self._subs.values():
