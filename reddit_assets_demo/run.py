@@ -1,9 +1,4 @@
-"""`make demo`: the whole product on its embedded defaults, with nothing configured.
-
-Starts the Reddit-compatible demo server, then the Dagster UI and daemon on
-127.0.0.1:3000, materializes today's partitions of all four assets through a real
-backfill, prints where to look, and keeps serving until Ctrl-C (or SIGTERM).
-"""
+"""`make demo`: the whole product on its embedded defaults against the fake Reddit, with nothing configured."""
 
 from __future__ import annotations
 
@@ -17,16 +12,23 @@ from pathlib import Path
 
 import dagster as dg
 
+from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets.config import load_config
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
 from reddit_assets_demo.generator import generate_subreddit
-from reddit_assets_demo.server import RedditServer
-from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets_demo.processes import start_process_group, stop_process_group
+from reddit_assets_demo.server import RedditServer
 
 ASSETS = [["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
 # Settings that would point the demo at production parts; the demo runs without them.
-PRODUCTION_VARS = ("DATABASE_URL", "R2_ENDPOINT_URL", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET")
+PRODUCTION_VARS = (
+    "DATABASE_URL",
+    "R2_ENDPOINT_URL",
+    "R2_ACCOUNT_ID",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "R2_BUCKET",
+)
 
 
 def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
@@ -56,6 +58,9 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
+    """Start the fake Reddit, then the Dagster UI and daemon on 127.0.0.1:3000; materialize today's
+    partitions of all four assets through a real backfill, print where to look, and serve until
+    Ctrl-C (or SIGTERM)."""
     # Ctrl-C, and also `kill`: both stop Dagster and the Reddit server. Set explicitly, since
     # a demo started in the background of a shell would otherwise ignore SIGINT, and SIGTERM
     # would end it at once, leaving `dagster dev` serving on the port.
@@ -64,7 +69,7 @@ def main() -> int:
     root = Path(os.environ.get("REDDIT_ASSETS_DEMO_DIR", ".demo")).resolve()
     host, port = "127.0.0.1", int(os.environ.get("REDDIT_ASSETS_DEMO_PORT", "3000"))
     config = load_config()
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
 
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
