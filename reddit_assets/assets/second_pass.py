@@ -23,6 +23,11 @@ from reddit_assets.assets.declarations import (
     SECOND_PASS_ARCHIVE,
     SECOND_PASS_TABLE,
 )
+from reddit_assets.assets.partition_results import (
+    attach_partition_metadata,
+    mark_unfinished_partitions,
+    materialize_finished_partitions,
+)
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.assets.second_pass_source import load_second_pass
 from reddit_assets.config import AppConfig, Flags, SecondPass
@@ -53,6 +58,22 @@ def refuse_early(partitions: list[tuple[str, dt.date, str]], settings: SecondPas
         f"day ends, so that every item is at least that old; now is {now.isoformat()})",
         allow_retries=False,
     )
+
+
+def per_partition(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions, work):
+    """Run `work(key, date, name) -> metadata` for each partition and record each partition's
+    metadata; when one fails, the partitions finished before it stay materialized and the rest
+    show failed (as the database load does)."""
+    done: dict[str, dict] = {}
+    try:
+        for key, date, name in partitions:
+            done[key] = work(key, date, name)
+    except Exception:
+        yield from materialize_finished_partitions(context, asset_key, done)
+        mark_unfinished_partitions(context, (asset_key,), [key for key, _, _ in partitions if key not in done])
+        raise
+    attach_partition_metadata(context, asset_key, done)
+    yield dg.MaterializeResult(asset_key=asset_key)
 
 
 def _states(rows: pa.Table, first_scraped_at: dt.datetime) -> dict[str, int]:
@@ -104,7 +125,7 @@ def build_second_pass(app_config: AppConfig, partitions_def: dg.PartitionsDefini
         reddit: RedditResource,
         raw_files: RawFilesResource,
         archive_store: ArchiveStoreResource,
-    ) -> dg.MaterializeResult:
+    ):
         """Every submission and comment of the day's raw file fetched again through /api/info
         (100 per request) once the day is `second_pass.after_hours` old, in
         `<data_dir>/scrapes/<date>/<subreddit>.second_pass.json` (written atomically). Items
@@ -113,7 +134,8 @@ def build_second_pass(app_config: AppConfig, partitions_def: dg.PartitionsDefini
         refuse_early(partitions, settings, timezone, dt.datetime.now(ZoneInfo(timezone)))
         stats = RequestStats()
         client = reddit.client(stats)
-        for key, date, name in partitions:
+
+        def fetch(key: str, date: dt.date, name: str) -> dict:
             raw = load_raw_partition(raw_files, archive_store, date, name)
             asked = fullnames(raw.submissions.column("id").to_pylist(), raw.comments.column("id").to_pylist())
             requests_before, waits_before = stats.requests, stats.rate_limited
@@ -154,8 +176,9 @@ def build_second_pass(app_config: AppConfig, partitions_def: dg.PartitionsDefini
                 shown = result.missing[:_MAX_LISTED]
                 more = f" and {len(result.missing) - len(shown)} more" if len(result.missing) > len(shown) else ""
                 metadata["missing"] = ", ".join(shown) + more
-            context.add_asset_metadata(metadata, partition_key=key)
-        return dg.MaterializeResult()
+            return metadata
+
+        yield from per_partition(context, SECOND_PASS, partitions, fetch)
 
     return second_pass
 
@@ -177,26 +200,27 @@ def build_second_pass_table(partitions_def: dg.PartitionsDefinition, db_kind: st
         raw_files: RawFilesResource,
         database: DatabaseResource,
         archive_store: ArchiveStoreResource,
-    ) -> dg.MaterializeResult:
+    ):
         """The second pass in table `reddit_second_pass` (one row per item asked; `returned` false
         for items Reddit no longer returns), beside the first scrape in the views
         `reddit_submissions_then_and_now` and `reddit_comments_then_and_now`. Replaces the
         partition's rows in one transaction; never calls Reddit."""
         store = database.store()
         store.ensure_schema()
-        for key, date, name in partitions_of(context.partition_keys):
+
+        def load(key: str, date: dt.date, name: str) -> dict:
             source = load_second_pass(raw_files, archive_store, date, name)
             if source.restored_from:
                 context.log.info(f"{key}: second-pass file restored from archive {source.restored_from}")
             rows = store.replace_second_pass(date, name, pa.concat_tables([source.submissions, source.comments]))
-            metadata = {
+            return {
                 "rows": rows,
                 "missing": len(source.missing),
                 "second_pass_sha256": source.sha256,
                 "restored_from_archive": bool(source.restored_from),
             }
-            context.add_asset_metadata(metadata, partition_key=key)
-        return dg.MaterializeResult()
+
+        yield from per_partition(context, SECOND_PASS_TABLE, partitions_of(context.partition_keys), load)
 
     return second_pass_table
 
@@ -217,13 +241,14 @@ def build_second_pass_archive(
     )
     def second_pass_archive(
         context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource
-    ) -> dg.MaterializeResult:
+    ):
         """Zip of the second-pass file, Parquet copies of its rows and a manifest of counts and
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>_second_pass.zip`,
         next to the day's archive (which it never touches). The local zip is deleted only after
         the upload is verified."""
         store = archive_store.store()
-        for key, date, name in partitions_of(context.partition_keys):
+
+        def archive(key: str, date: dt.date, name: str) -> dict:
             source = load_second_pass(raw_files, archive_store, date, name)
             zip_path = local_second_pass_archive_path(raw_files.data_dir, date, name)
             header = {"subreddit": name, "date": date.isoformat(), "scraped_at": source.header["fetched_at"]}
@@ -231,7 +256,7 @@ def build_second_pass_archive(
                 source.path, header, source.submissions, source.comments, zip_path, raw_name=source.path.name
             )
             object_key = second_pass_object_key(date, name)
-            metadata = {
+            return {
                 "object_key": object_key,
                 "bytes": info.size,
                 "sha256": info.sha256,
@@ -239,7 +264,7 @@ def build_second_pass_archive(
                 "comments": source.comments.num_rows,
                 **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
             }
-            context.add_asset_metadata(metadata, partition_key=key)
-        return dg.MaterializeResult()
+
+        yield from per_partition(context, SECOND_PASS_ARCHIVE, partitions_of(context.partition_keys), archive)
 
     return second_pass_archive
