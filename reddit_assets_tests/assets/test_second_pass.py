@@ -34,7 +34,7 @@ def instance():
 
 @pytest.fixture
 def past_server():
-    """Generated data for a day three days ago; r/lockedaway private."""
+    """Generated data for a day three days ago, for r/pastsub and r/lockedaway (which tests make private)."""
     with RedditServer(["pastsub", "lockedaway"], day=PAST, generator_kwargs=GENERATOR) as server:
         yield server
 
@@ -302,3 +302,36 @@ def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
     engine.dispose()
     zip_name = f"pastsub_{PAST}_second_pass.zip"
     assert (tmp_path / "data" / "r2" / "daily_scrapes" / "pastsub" / PAST.isoformat() / zip_name).exists()
+
+
+@pytest.mark.integration
+def test_a_range_run_is_one_client_and_keeps_the_partitions_it_finished(monkeypatch, tmp_path, past_server, instance):
+    subreddits = [{"name": "pastsub", "category": "new"}, {"name": "lockedaway", "category": "new"}]
+    defs = configure(monkeypatch, tmp_path, reddit_url=past_server.url, subreddits=subreddits)
+    for name in ("pastsub", "lockedaway"):
+        _scrape(defs, instance, name)
+    keys = [f"{PAST}|pastsub", f"{PAST}|lockedaway"]
+
+    def run_range():
+        return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey.from_user_string("reddit/second_pass")],
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+            raise_on_error=False,
+        )
+
+    before = past_server.stats()["by_kind"]
+    result = run_range()
+    assert result.success
+    asked = {key: materialization_metadata(instance, "reddit/second_pass", key)["items_asked"] for key in keys}
+    after = past_server.stats()["by_kind"]
+    assert after["token"] - before.get("token", 0) == 1  # one client for the whole range
+    assert after["info"] - before.get("info", 0) == sum(math.ceil(n / 100) for n in asked.values())
+    evaluations = {(e.partition, e.passed) for e in result.get_asset_check_evaluations()}
+    assert evaluations == {(keys[0], True), (keys[1], True)}
+
+    past_server.set_state("lockedaway", "private")
+    result = run_range()
+    assert not result.success and "r/lockedaway" in result.get_step_failure_events()[0].step_failure_data.error.message
+    records = instance.fetch_materializations(dg.AssetKey(["reddit", "second_pass"]), limit=10).records
+    assert sorted(r.partition_key for r in records) == sorted([keys[0], keys[0], keys[1]])  # pastsub done twice
