@@ -15,6 +15,7 @@ import dagster as dg
 from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets.config import load_config
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
+from reddit_assets_demo.earlier_day import earlier_day, import_earlier_day, with_earlier_day
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_demo.processes import start_process_group, stop_process_group
 from reddit_assets_demo.server import RedditServer
@@ -74,11 +75,23 @@ def main() -> int:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy("dagster.yaml", home / "dagster.yaml")  # the local instance settings at the repository top
+    # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
+    topics = {entry.name: entry.query for entry in config.subreddits}
+    past = earlier_day(today)
+    data = {
+        name: with_earlier_day(
+            generate_subreddit(name, today, topic=topic), generate_subreddit(name, past, topic=topic)
+        )
+        for name, topic in topics.items()
+    }
     with dg.DagsterInstance.from_config(str(home)) as instance:
         ensure_pool_limit(instance)  # before the run queue's first pass, as the daemon's unit does
-
-    # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
-    data = {entry.name: generate_subreddit(entry.name, today, topic=entry.query) for entry in config.subreddits}
+        # An older day, as if imported from the old system: loaded, archived, and then (it is
+        # old enough) fetched again by the second pass.
+        imported = import_earlier_day(config, past, root / "data", instance, topics)
+    print(
+        f"imported {len(imported.outcomes)} raw files of {past} (its second pass runs once Dagster is up)", flush=True
+    )
     reddit = RedditServer(data, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
     dagster = start_dagster(demo_environment(root, reddit.url), host, port)
@@ -94,6 +107,8 @@ def main() -> int:
             f"\n  Dagster UI:    {base_url}/asset-groups\n"
             f"  backfill:      {base_url}/runs/b/{backfill_id}\n"
             f"  raw files:     {root / 'data' / 'scrapes' / today.isoformat()}\n"
+            f"  second pass:   {root / 'data' / 'scrapes' / past.isoformat()} (*.second_pass.json, table "
+            "reddit_second_pass, views reddit_*_then_and_now; sensor second_pass_when_due)\n"
             f"  tables:        {root / 'data' / 'reddit.db'} (SQLite)\n"
             f"  archives:      {root / 'data' / 'r2'} (local folder store)\n"
             "\nCtrl-C stops everything.",

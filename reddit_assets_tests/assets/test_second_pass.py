@@ -335,3 +335,19 @@ def test_a_range_run_is_one_client_and_keeps_the_partitions_it_finished(monkeypa
     assert not result.success and "r/lockedaway" in result.get_step_failure_events()[0].step_failure_data.error.message
     records = instance.fetch_materializations(dg.AssetKey(["reddit", "second_pass"]), limit=10).records
     assert sorted(r.partition_key for r in records) == sorted([keys[0], keys[0], keys[1]])  # pastsub done twice
+
+
+def test_a_batch_with_early_days_is_refused_naming_each_and_when():
+    from reddit_assets.assets.second_pass import refuse_early
+    from reddit_assets.config import SecondPass
+
+    now = dt.datetime(2026, 11, 29, 13, tzinfo=dt.UTC)
+    partitions = [(f"2026-11-{d}|pastsub", dt.date(2026, 11, d), "pastsub") for d in (26, 27, 28, 29)]
+    with pytest.raises(dg.Failure) as refused:
+        refuse_early(partitions, SecondPass(), "UTC", now)
+    assert refused.value.allow_retries is False
+    message = str(refused.value)
+    assert "2026-11-28|pastsub becomes possible at 2026-11-30T12:00:00+00:00" in message
+    assert "2026-11-29|pastsub becomes possible at 2026-12-01T12:00:00+00:00" in message
+    assert "2026-11-27|pastsub" not in message and "2026-11-26" not in message
+    refuse_early(partitions[:2], SecondPass(), "UTC", now)  # both old enough: no refusal
