@@ -86,18 +86,18 @@ def main() -> int:
     }
     with dg.DagsterInstance.from_config(str(home)) as instance:
         ensure_pool_limit(instance)  # before the run queue's first pass, as the daemon's unit does
-        # An older day, as if imported from the old system: loaded, archived, and then (it is
-        # old enough) fetched again by the second pass.
-        imported = import_earlier_day(config, past, root / "data", instance, topics)
-    print(
-        f"imported {len(imported.outcomes)} raw files of {past} (its second pass runs once Dagster is up)", flush=True
-    )
     reddit = RedditServer(data, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
     dagster = start_dagster(demo_environment(root, reddit.url), host, port)
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url)
+        # An older day, as if imported from the old system while Dagster runs (the automation
+        # follows materializations recorded after its first tick): loaded, archived, and (it is
+        # old enough) fetched again by the second pass.
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            imported = import_earlier_day(config, past, root / "data", instance, topics)
+        print(f"imported {len(imported.outcomes)} raw files of {past}; the automation loads them", flush=True)
         keys = [f"{today.isoformat()}|{name}" for name in config.names]
         backfill_id = launch_asset_backfill(base_url, ASSETS, keys, title="make demo: today's partitions")
         print(f"materializing {len(keys)} partitions of 4 assets (backfill {backfill_id}) ...", flush=True)
