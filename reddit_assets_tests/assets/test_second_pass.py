@@ -4,14 +4,12 @@ again through /api/info, loaded into SQLite or PostgreSQL, archived locally or t
 import datetime as dt
 import json
 import math
-import os
 import subprocess
 import sys
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from reddit_assets.files.archive_zip import read_manifest, verify_archive
 from reddit_assets.partitions import partition_key
@@ -19,7 +17,7 @@ from reddit_assets_demo.aftermath import is_missing, later_state
 from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT
 from reddit_assets_tests.fixtures.reddit import utc_today
-from reddit_assets_tests.harness import configure, materialization_metadata, run_job
+from reddit_assets_tests.harness import cli_environment, configure, materialization_metadata, run_job
 
 PAST = utc_today() - dt.timedelta(days=3)  # ended more than 36 hours ago
 SECOND = ["reddit/second_pass", "reddit/second_pass_table", "reddit/second_pass_archive"]
@@ -260,22 +258,8 @@ def test_second_pass_is_refused_until_the_day_is_old_enough(monkeypatch, tmp_pat
 
 @pytest.mark.integration
 def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
-    config = tmp_path / "subreddits.yaml"
-    config.write_text(
-        yaml.safe_dump({"start_date": "2026-01-01", "subreddits": [{"name": "pastsub", "category": "new"}]})
-    )
-    (tmp_path / "home").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL"))}
-    env.update(
-        DAGSTER_HOME=str(tmp_path / "home"),
-        REDDIT_ASSETS_CONFIG=str(config),
-        REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
-        REDDIT_CLIENT_ID="cli-client",
-        REDDIT_CLIENT_SECRET="cli-secret",
-        REDDIT_USER_AGENT="reddit_assets cli test",
-        REDDIT_OAUTH_URL=past_server.url,
-        REDDIT_URL=past_server.url,
-    )
+    config = {"start_date": "2026-01-01", "subreddits": [{"name": "pastsub", "category": "new"}]}
+    env = cli_environment(tmp_path, config, past_server.url)
 
     def materialize(select: str) -> None:
         command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "reddit_assets.definitions"]
