@@ -137,3 +137,21 @@ def format_table(rows: list[Row]) -> str:
             out.append(line.replace("-", "="))
     out.append(line)
     return "\n".join(out)
+
+
+def rate_limit_rows(label: str, sent: int, wall: float, budget, throttled: int) -> list[Row]:
+    """Wall time against the bound a rate-limit budget sets (sent requests / budget rate), and the
+    429 answers met: what every benchmark against the rate-limited demo server reports."""
+    bound = sent / (budget.requests_per_window / budget.window_seconds)
+    return [
+        Row(
+            label,
+            f"wall s vs budget bound ({budget.requests_per_window}/{budget.window_seconds:.0f} s)",
+            f"{wall:.1f} s",
+            f"{bound:.1f} s",
+            bound / wall,
+            ">= 0.9",
+            bound / wall >= 0.9,
+        ),
+        Row(label, "429 answers", str(throttled), "0", None, "0", throttled == 0),
+    ]

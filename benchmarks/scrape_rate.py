@@ -18,7 +18,7 @@ import datetime as dt
 import math
 import time
 
-from benchmarks.common import Result, Row, Sizes
+from benchmarks.common import Result, Row, Sizes, rate_limit_rows
 from reddit_assets.config import SubredditConfig
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
@@ -70,8 +70,6 @@ def run(sizes: Sizes) -> Result:
         wall = time.perf_counter() - start
         stats = server.stats()
     throttled = stats["by_status"].get("429", 0)
-    budget_rate = budget.requests_per_window / budget.window_seconds
-    bound = sent / budget_rate
     tight = (math.ceil(sent / budget.requests_per_window) - 1) * budget.window_seconds
     label = f"Scrape {n_subreddits} subs x {N_RESULTS} posts, full trees"
     result.rows.append(
@@ -85,18 +83,7 @@ def run(sizes: Sizes) -> Result:
             sent / minimum <= 1.10,
         )
     )
-    result.rows.append(
-        Row(
-            label,
-            f"wall s vs budget bound ({budget.requests_per_window}/{budget.window_seconds:.0f} s)",
-            f"{wall:.1f} s",
-            f"{bound:.1f} s",
-            bound / wall,
-            ">= 0.9",
-            bound / wall >= 0.9,
-        )
-    )
-    result.rows.append(Row(label, "429 answers", str(throttled), "0", None, "0", throttled == 0))
+    result.rows += rate_limit_rows(label, sent, wall, budget, throttled)
     by_kind = {k: v for k, v in stats["by_kind"].items() if v}
     result.notes.append(
         f"Scrape: {sent} requests sent ({by_kind}; server saw {stats['requests']}), minimum {minimum}; "

@@ -153,6 +153,20 @@ class Flags(_Strict):
     create_archives_enabled: bool = True
 
 
+class SecondPass(_Strict):
+    """When each day's items are fetched again (reddit/second_pass): `after_hours` after the day ends."""
+
+    enabled: bool = True
+    after_hours: float = Field(36, ge=0, le=24 * 365)
+
+    def possible_from(self, date: dt.date, timezone: str) -> dt.datetime:
+        """The moment every item of `date` (in the schedule's timezone) is at least `after_hours` old."""
+        from zoneinfo import ZoneInfo
+
+        day_end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
+        return day_end + dt.timedelta(hours=self.after_hours)
+
+
 class AppConfig(_Strict):
     """The whole config file."""
 
@@ -161,6 +175,7 @@ class AppConfig(_Strict):
     flags: Flags = Flags()
     defaults: ScrapeDefaults = ScrapeDefaults()
     subreddits: tuple[SubredditConfig, ...]
+    second_pass: SecondPass = SecondPass()
 
     @property
     def names(self) -> list[str]:

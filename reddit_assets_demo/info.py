@@ -1,11 +1,16 @@
-"""``/api/info``: things by fullname (t3, t1, t5; up to 100) and subreddits by name, for PRAW's ``Reddit.info``."""
+"""``/api/info``: things by fullname (t3, t1, t5; up to 100) and subreddits by name, for PRAW's ``Reddit.info``.
+
+Submissions and comments come back as they are later (aftermath.py), not as listings first
+showed them, so a second pass has changes to record; a few are not returned at all.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reddit_assets_demo.aftermath import is_missing, later_state
 from reddit_assets_demo.httpd import HTTPError, Request, Response
-from reddit_assets_demo.things import listing
+from reddit_assets_demo.things import listing, thing
 
 if TYPE_CHECKING:
     from reddit_assets_demo.server import RedditServer
@@ -16,9 +21,11 @@ MAX_FULLNAMES = 100
 def _thing(app: RedditServer, fullname: str) -> list[bytes]:
     catalog = app.catalog
     kind, _, thing_id = fullname.partition("_")
+    if kind in ("t1", "t3") and is_missing(thing_id, app.seed):
+        return []  # gone for good: Reddit's info leaves it out
     if kind == "t3":
-        sub, s = catalog.find_submission(thing_id)
-        return [sub.t3_fragment(s)]
+        _, s = catalog.find_submission(thing_id)
+        return [thing("t3", later_state(s, "t3", app.seed))]
     if kind == "t1":
         for key, sub in catalog.loaded():
             if catalog.state_of(key) != "public":
@@ -26,8 +33,7 @@ def _thing(app: RedditServer, fullname: str) -> list[bytes]:
             sid = sub.owner_of_comment(thing_id)
             if sid is not None:
                 tree = sub.tree(sid)
-                i = tree.index[thing_id]
-                return [tree.fragment(i, tree.comments[i]["depth"], None)]
+                return [thing("t1", later_state(tree.comments[tree.index[thing_id]], "t1", app.seed) | {"replies": ""})]
         return []
     if kind == "t5":
         return [sub.t5_fragment() for _, sub in catalog.loaded() if sub.data.about["id"] == thing_id]

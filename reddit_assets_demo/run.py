@@ -24,6 +24,7 @@ import dagster as dg
 from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets.config import load_config
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
+from reddit_assets_demo.earlier_day import earlier_day, import_earlier_day, with_earlier_day
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_demo.processes import start_process_group, stop_process_group
 from reddit_assets_demo.server import RedditServer
@@ -115,11 +116,17 @@ def main() -> int:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy("dagster.yaml", home / "dagster.yaml")  # the local instance settings at the repository top
+    # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
+    topics = {entry.name: entry.query for entry in config.subreddits}
+    past = earlier_day(today)
+    data = {
+        name: with_earlier_day(
+            generate_subreddit(name, today, topic=topic), generate_subreddit(name, past, topic=topic)
+        )
+        for name, topic in topics.items()
+    }
     with dg.DagsterInstance.from_config(str(home)) as instance:
         ensure_pool_limit(instance)  # before the run queue's first pass, as the daemon's unit does
-
-    # A search entry's query shows up in some titles, so its scrape finds posts as it would on Reddit.
-    data = {entry.name: generate_subreddit(entry.name, today, topic=entry.query) for entry in config.subreddits}
     reddit = RedditServer(data, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
     env = demo_environment(root, reddit.url)
@@ -129,6 +136,12 @@ def main() -> int:
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url)
+        # An older day, as if imported from the old system while Dagster runs (the automation
+        # follows materializations recorded after its first tick): loaded, archived, and (it is
+        # old enough) fetched again by the second pass.
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            imported = import_earlier_day(config, past, root / "data", instance, topics)
+        print(f"imported {len(imported.outcomes)} raw files of {past}; the automation loads them", flush=True)
         keys = [f"{today.isoformat()}|{name}" for name in config.names]
         backfill_id = launch_asset_backfill(base_url, ASSETS, keys, title="make demo: today's partitions")
         print(f"materializing {len(keys)} partitions of 4 assets (backfill {backfill_id}) ...", flush=True)
@@ -138,18 +151,20 @@ def main() -> int:
         report = wait_for_backfill(base_url, report_id)
         print(f"reddit/daily_report for {today}: {report['status']}", flush=True)
         code, summary = status_of_today(env, today)
-        data = root / "data"
+        data_dir = root / "data"
         print(
             f"\n  Dagster UI:      {base_url}/asset-groups\n"
             f"  backfill:        {base_url}/runs/b/{backfill_id}\n"
             f"  daily report:    {base_url}/assets/reddit/daily_report?view=partitions&partition={today}\n"
-            f"  report page:     {data / 'reports' / f'daily_report_{today}.html'}\n"
-            f"  status:          DAGSTER_HOME={env['DAGSTER_HOME']} REDDIT_ASSETS_DATA_DIR={data} "
+            f"  report page:     {data_dir / 'reports' / f'daily_report_{today}.html'}\n"
+            f"  status:          DAGSTER_HOME={env['DAGSTER_HOME']} REDDIT_ASSETS_DATA_DIR={data_dir} "
             f"{Path(sys.executable).parent / 'reddit-assets'} status\n"
             f"                   exit {code}: {summary}\n"
-            f"  raw files:       {data / 'scrapes' / today.isoformat()}\n"
-            f"  tables:          {data / 'reddit.db'} (SQLite)\n"
-            f"  archives:        {data / 'r2'} (local folder store)\n"
+            f"  raw files:       {data_dir / 'scrapes' / today.isoformat()}\n"
+            f"  second pass:     {data_dir / 'scrapes' / past.isoformat()} (*.second_pass.json, table "
+            "reddit_second_pass, views reddit_*_then_and_now; sensor second_pass_when_due)\n"
+            f"  tables:          {data_dir / 'reddit.db'} (SQLite)\n"
+            f"  archives:        {data_dir / 'r2'} (local folder store)\n"
             f"  Dagster's logs:  {log_path}\n"
             "\nCtrl-C stops everything.",
             flush=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -88,3 +89,24 @@ def materialization_metadata(instance: dg.DagsterInstance, asset: str, key: str)
     assert records, f"{asset} has no materialization for {key}"
     event = records[0].asset_materialization
     return {k: v.value for k, v in event.metadata.items()}
+
+
+def cli_environment(tmp_path: Path, config: dict, reddit_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `dagster asset materialize` subprocess: this one without Reddit, R2 and
+    database settings, plus the config file written from `config`, a DAGSTER_HOME and the endpoint."""
+    path = tmp_path / "subreddits.yaml"
+    path.write_text(yaml.safe_dump(config))
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL"))}
+    env.update(
+        DAGSTER_HOME=str(tmp_path / "home"),
+        REDDIT_ASSETS_CONFIG=str(path),
+        REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
+        REDDIT_CLIENT_ID="cli-client",
+        REDDIT_CLIENT_SECRET="cli-secret",
+        REDDIT_USER_AGENT="reddit_assets cli test",
+        REDDIT_OAUTH_URL=reddit_url,
+        REDDIT_URL=reddit_url,
+        **extra,
+    )
+    return env

@@ -2,15 +2,14 @@
 Reddit-compatible endpoint, PostgreSQL and an S3 endpoint."""
 
 import json
-import os
 import subprocess
 import sys
 
 import sqlalchemy as sa
-import yaml
 
 from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT
 from reddit_assets_tests.fixtures.reddit import utc_today
+from reddit_assets_tests.harness import cli_environment
 
 SELECT = "reddit/raw_scrape,reddit/submissions,reddit/comments,reddit/r2_archive"
 
@@ -19,26 +18,14 @@ def test_dagster_asset_materialize_loads_everything_and_uploads_one_archive(
     tmp_path, reddit_server, postgres_url, s3_endpoint, s3_bucket, s3_client
 ):
     today = utc_today()
-    config = tmp_path / "subreddits.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "start_date": "2026-01-01",
-                "subreddits": [{"name": "CreditCardsIndia", "category": "t", "n_results": 25, "comments": "all"}],
-            }
-        )
-    )
-    (tmp_path / "home").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL"))}
-    env.update(
-        DAGSTER_HOME=str(tmp_path / "home"),
-        REDDIT_ASSETS_CONFIG=str(config),
-        REDDIT_ASSETS_DATA_DIR=str(tmp_path / "data"),
-        REDDIT_CLIENT_ID="cli-client",
-        REDDIT_CLIENT_SECRET="cli-secret",
-        REDDIT_USER_AGENT="reddit_assets cli test",
-        REDDIT_OAUTH_URL=reddit_server.url,
-        REDDIT_URL=reddit_server.url,
+    config = {
+        "start_date": "2026-01-01",
+        "subreddits": [{"name": "CreditCardsIndia", "category": "t", "n_results": 25, "comments": "all"}],
+    }
+    env = cli_environment(
+        tmp_path,
+        config,
+        reddit_server.url,
         DATABASE_URL=postgres_url,
         R2_ENDPOINT_URL=s3_endpoint,
         R2_BUCKET=s3_bucket,

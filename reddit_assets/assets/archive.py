@@ -1,5 +1,7 @@
 """reddit/r2_archive: the day's files zipped and uploaded to R2 (or kept locally)."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
@@ -9,8 +11,25 @@ from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.partitions import partitions_of
 from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
-from reddit_assets.storage.objects import ObjectStoreRefused
+from reddit_assets.storage.objects import ObjectStore, ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
+
+
+def store_archive(store: ObjectStore, object_key: str, zip_path: Path, sha256: str, upload: bool) -> dict:
+    """Upload the zip and verify it, then delete the local copy (or keep it when `upload` is off);
+    the metadata that says where the archive is."""
+    if not upload:
+        return {"uploaded": False, "local_path": dg.MetadataValue.path(str(zip_path))}
+    try:
+        stored = store.put_verified(object_key, zip_path, sha256)
+    except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
+        raise dg.Failure(
+            f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
+            allow_retries=False,
+        ) from None
+    if not stored.stored_at_source:  # a local store whose folder holds the zip keeps it as the object
+        zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
+    return {"uploaded": True, "url": dg.MetadataValue.url(store.url_for(object_key)), "store": store.describe()}
 
 
 def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, store_kind: str) -> dg.AssetsDefinition:
@@ -44,23 +63,8 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
                 "sha256": info.sha256,
                 "submissions": submissions.num_rows,
                 "comments": comments.num_rows,
-                "uploaded": False,
+                **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
             }
-            if flags.upload_to_r2_enabled:
-                try:
-                    stored = store.put_verified(object_key, zip_path, info.sha256)
-                except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
-                    raise dg.Failure(
-                        f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
-                        allow_retries=False,
-                    ) from None
-                if not stored.stored_at_source:  # a local store whose folder holds the zip keeps it as the object
-                    zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
-                metadata.update(
-                    uploaded=True, url=dg.MetadataValue.url(store.url_for(object_key)), store=store.describe()
-                )
-            else:
-                metadata["local_path"] = dg.MetadataValue.path(str(zip_path))
             context.add_asset_metadata(metadata, partition_key=key)
         return dg.MaterializeResult()
 

@@ -8,6 +8,9 @@ RAW_SCRAPE = dg.AssetKey(["reddit", "raw_scrape"])
 SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])
 COMMENTS = dg.AssetKey(["reddit", "comments"])
 R2_ARCHIVE = dg.AssetKey(["reddit", "r2_archive"])
+SECOND_PASS = dg.AssetKey(["reddit", "second_pass"])
+SECOND_PASS_TABLE = dg.AssetKey(["reddit", "second_pass_table"])
+SECOND_PASS_ARCHIVE = dg.AssetKey(["reddit", "second_pass_archive"])
 
 # The seed's max_retries=2, with exponential backoff (2 s, then 4 s, each +/- jitter).
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -22,3 +25,5 @@ FOLLOW_RAW_SCRAPE = (
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("follows reddit/raw_scrape, any day")
+# The same rule for the second pass's table and archive, which follow reddit/second_pass.
+FOLLOW_SECOND_PASS = FOLLOW_RAW_SCRAPE.with_label("follows reddit/second_pass, any day")

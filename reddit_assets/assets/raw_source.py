@@ -54,6 +54,7 @@ class RawSource:
     comments: pa.Table
     path: Path
     sha256: str
+    size: int  # bytes of the raw file read
     restored_from: str | None
 
 
@@ -67,28 +68,41 @@ def read_normalized(raw_path: Path) -> tuple[dict, pa.Table, pa.Table, str]:
     return document, submissions, comments, sha256  # what is left of it: the header
 
 
+def ensure_file(
+    path: Path, local_zip: Path, archive_store, key: str, partition: str, remedy: str, what: str = "raw file"
+) -> str | None:
+    """None if `path` exists; else restore it from its local zip or the archive store's `key`
+    and say from where. dg.Failure (no retry) naming the partition and `remedy` if neither has it."""
+    if path.exists():
+        return None
+    store = archive_store.store()
+    date, _, name = partition.partition("|")
+    try:
+        restored_from = _restore(path, local_zip, store, key, (date, name))
+    except ArchiveError as exc:  # a damaged archive stays damaged: no retry
+        raise dg.Failure(f"partition {partition}: no {what} at {path}, and {exc}", allow_retries=False) from None
+    except DiskWriteError as exc:  # a full or read-only disk is not cured by retrying in seconds
+        raise dg.Failure(f"partition {partition}: restoring {path}: {exc}", allow_retries=False) from None
+    if restored_from is None:
+        raise dg.Failure(
+            f"partition {partition}: no {what} at {path} and no archive {key} in {store.describe()} "
+            f"or at {local_zip}; {remedy}",
+            allow_retries=False,
+        )
+    return restored_from
+
+
 def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date, name: str) -> RawSource:
     """The partition's raw file, normalized; restored from its archive first if it is gone."""
     raw_path = raw_files.raw_path(date, name)
-    restored_from = None
-    if not raw_path.exists():
-        store = archive_store.store()
-        key = archive_object_key(date, name)
-        try:
-            restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key, (str(date), name))
-        except ArchiveError as exc:  # a damaged archive stays damaged: no retry
-            raise dg.Failure(
-                f"partition {date}|{name}: no raw file at {raw_path}, and {exc}", allow_retries=False
-            ) from None
-        except DiskWriteError as exc:  # a full or read-only disk is not cured by retrying in seconds
-            raise dg.Failure(f"partition {date}|{name}: restoring the raw file: {exc}", allow_retries=False) from None
-        if restored_from is None:
-            raise dg.Failure(
-                f"partition {date}|{name}: no raw file at {raw_path} and no archive "
-                f"{key} in {store.describe()} or at {raw_files.archive_path(date, name)}; "
-                "materialize reddit/raw_scrape for it (only possible for today) or import the file",
-                allow_retries=False,
-            )
+    restored_from = ensure_file(
+        raw_path,
+        raw_files.archive_path(date, name),
+        archive_store,
+        archive_object_key(date, name),
+        f"{date}|{name}",
+        "materialize reddit/raw_scrape for it (only possible for today) or import the file",
+    )
     try:
         header, submissions, comments, sha256 = read_normalized(raw_path)
     except RawFileError as exc:
@@ -99,4 +113,4 @@ def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date
             f"partition {date}|{name}: raw file {raw_path} is of partition {found}; not loaded or archived",
             allow_retries=False,
         )
-    return RawSource(header, submissions, comments, raw_path, sha256, restored_from)
+    return RawSource(header, submissions, comments, raw_path, sha256, raw_path.stat().st_size, restored_from)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reddit_assets.files.atomic import BadFileError, WrittenFile, atomic_file, copy_hashing, sha256_file
-from reddit_assets.files.raw_file import RawFileError, max_raw_bytes, read_raw_file
+from reddit_assets.files.raw_file import RawFileError, max_raw_bytes, parse_json_file_hashed
 
 ARCHIVE_FORMAT = "reddit_assets/archive@1"
 MANIFEST_NAME = "manifest.json"
@@ -91,13 +91,20 @@ def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int)
 
 
 def build_archive(
-    raw_path: Path, header: dict, submissions: pa.Table, comments: pa.Table, zip_path: Path
+    raw_path: Path,
+    header: dict,
+    submissions: pa.Table,
+    comments: pa.Table,
+    zip_path: Path,
+    *,
+    raw_name: str | None = None,
 ) -> ArchiveInfo:
     """Zip the raw file, Parquet copies of its rows and a manifest into `zip_path`, atomically.
 
     `header` holds the raw document's subreddit, date and scraped_at (the whole parsed
     document will do); `submissions` and `comments` are its normalized tables. The raw
-    file is streamed, never loaded.
+    file is streamed, never loaded. `raw_name` names the raw file's member (default
+    ``<subreddit>.json``); the manifest records it as ``raw_file``.
     """
     raw_path = Path(raw_path)
     zip_path = Path(zip_path)
@@ -105,7 +112,7 @@ def build_archive(
     date = _iso(header["date"])
     scraped_at = _iso(header["scraped_at"])
     when = _zip_time(scraped_at)
-    raw_name = raw_member_name(subreddit)
+    raw_name = raw_name or raw_member_name(subreddit)
 
     try:
         raw_handle = open(raw_path, "rb")
@@ -133,6 +140,7 @@ def build_archive(
                 "date": date,
                 "scraped_at": scraped_at,
                 "counts": {"submissions": submissions.num_rows, "comments": comments.num_rows},
+                "raw_file": raw_name,
                 "files": files,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
             }
@@ -302,7 +310,8 @@ def extract_raw(zip_path: Path, dest_path: Path, *, partition: tuple[str, str] |
             raise ArchiveError(
                 zip_path, f"its manifest is of partition {_partition_of(manifest)}, not {wanted}; not restored"
             )
-        name = raw_member_name(str(manifest.get("subreddit", "")))
+        listed = manifest.get("raw_file")  # untrusted: only a string names a member
+        name = listed if isinstance(listed, str) else raw_member_name(str(manifest.get("subreddit", "")))
         expected = manifest["files"].get(name)
         if expected is None:
             raise ArchiveError(zip_path, f"manifest does not list the raw file {name}")
@@ -333,11 +342,14 @@ def extract_raw(zip_path: Path, dest_path: Path, *, partition: tuple[str, str] |
 
 
 def _check_inside(extracted: Path, zip_path: Path, name: str, wanted: str) -> None:
-    """The extracted raw file must itself be of the wanted partition (a manifest can be forged too)."""
+    """The extracted file (the raw file, or a second pass) must itself be of the wanted partition
+    (a manifest can be forged too)."""
     try:
-        document = read_raw_file(extracted)
+        document, _ = parse_json_file_hashed(extracted)
     except RawFileError as exc:
         raise ArchiveError(zip_path, f"raw file {name} is not a raw file ({exc.problem}); not restored") from None
+    if not isinstance(document, dict):
+        raise ArchiveError(zip_path, f"raw file {name} is not a JSON object; not restored")
     if _partition_of(document) != wanted:
         raise ArchiveError(
             zip_path, f"raw file {name} is of partition {_partition_of(document)}, not {wanted}; not restored"

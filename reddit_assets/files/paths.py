@@ -37,5 +37,18 @@ def local_archive_path(data_dir: str | Path, date: dt.date, subreddit: str) -> P
     return Path(data_dir) / "archives" / archive_object_key(date, subreddit)
 
 
+def second_pass_file_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:
+    return Path(data_dir) / "scrapes" / date.isoformat() / f"{_checked(subreddit)}.second_pass.json"
+
+
+def second_pass_object_key(date: dt.date, subreddit: str) -> str:
+    name = _checked(subreddit)
+    return f"daily_scrapes/{name}/{date.isoformat()}/{name}_{date.isoformat()}_second_pass.zip"
+
+
+def local_second_pass_archive_path(data_dir: str | Path, date: dt.date, subreddit: str) -> Path:
+    return Path(data_dir) / "archives" / second_pass_object_key(date, subreddit)
+
+
 def pending_alerts_dir(data_dir: str | Path) -> Path:
     return Path(data_dir) / "alerts" / "pending"

@@ -54,6 +54,11 @@ def write_raw_file(path: Path, document: dict) -> WrittenFile:
         "submission_count": len(document["submissions"]),
         "comment_count": len(document["comments"]),
     }
+    return write_json_document(path, body)
+
+
+def write_json_document(path: Path, body: dict) -> WrittenFile:
+    """Write `body` as compact JSON atomically (its `submissions` and `comments` lists item by item)."""
     with atomic_file(path) as handle:
         sink = _HashingWriter(handle)
         _dump_compact(body, sink)
@@ -161,6 +166,13 @@ def read_raw_file_hashed(path: Path) -> tuple[dict, str]:
 
     RawFileError names the file and what is wrong.
     """
+    document, sha256 = parse_json_file_hashed(path)
+    return validate_raw_document(document, path), sha256
+
+
+def parse_json_file_hashed(path: Path) -> tuple[object, str]:
+    """Parse a JSON file in one read, unchecked; (value, SHA-256 of its bytes). RawFileError if
+    it is missing or not JSON."""
     sha = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
@@ -177,7 +189,7 @@ def read_raw_file_hashed(path: Path) -> tuple[dict, str]:
         raise RawFileError(path, "nested too deeply to be a raw file") from None
     except OSError as exc:
         raise RawFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    return validate_raw_document(document, path), sha.hexdigest()
+    return document, sha.hexdigest()
 
 
 def read_raw_file(path: Path) -> dict:

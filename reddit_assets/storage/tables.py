@@ -15,6 +15,7 @@ import hashlib
 import sqlite3
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,11 +23,15 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from reddit_assets.files.normalize import COMMENT_SCHEMA, SUBMISSION_SCHEMA
+from reddit_assets.files.second_pass_rows import SECOND_PASS_SCHEMA
 
 SUBMISSIONS_TABLE = "reddit_submissions"
 COMMENTS_TABLE = "reddit_comments"
 SUBMISSIONS_LATEST_VIEW = "reddit_submissions_latest"
 COMMENTS_LATEST_VIEW = "reddit_comments_latest"
+SECOND_PASS_TABLE = "reddit_second_pass"
+SUBMISSIONS_THEN_AND_NOW_VIEW = "reddit_submissions_then_and_now"
+COMMENTS_THEN_AND_NOW_VIEW = "reddit_comments_then_and_now"
 
 PARTITION_KEY = ("scrape_date", "subreddit", "id")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -99,6 +104,14 @@ _view_metadata = sa.MetaData()
 SUBMISSIONS_LATEST = sa.Table(SUBMISSIONS_LATEST_VIEW, _view_metadata, *_columns(SUBMISSION_SCHEMA, constraints=False))
 COMMENTS_LATEST = sa.Table(COMMENTS_LATEST_VIEW, _view_metadata, *_columns(COMMENT_SCHEMA, constraints=False))
 
+# One row per item asked in a day's second pass; no `_latest` view (a scrape day has one second pass).
+SECOND_PASS = sa.Table(
+    SECOND_PASS_TABLE,
+    metadata,
+    *_columns(SECOND_PASS_SCHEMA, constraints=True),
+    sa.PrimaryKeyConstraint(*PARTITION_KEY, name=f"pk_{SECOND_PASS_TABLE}"),
+)
+
 _LOADS = ((SUBMISSIONS, SUBMISSION_SCHEMA), (COMMENTS, COMMENT_SCHEMA))
 _VIEWS = (
     (SUBMISSIONS_LATEST_VIEW, SUBMISSIONS_TABLE, SUBMISSION_SCHEMA),
@@ -116,6 +129,37 @@ def _view_select(table_name: str, schema: pa.Schema) -> str:
         f") AS newest FROM {table_name}"
         ") ranked WHERE newest = 1"
     )
+
+
+def _then_and_now_select(table_name: str, kind: str, text: str, extra: dict[str, str]) -> str:
+    """Each scraped item beside its second-pass state (second_* columns null until the second pass ran)."""
+    pairs = {"author": "author", "score": "score", "text": text, "stickied": "stickied", **extra}
+    side_by_side = ", ".join(f"f.{first} AS first_{name}, p.{name} AS second_{name}" for name, first in pairs.items())
+    return (
+        f"SELECT f.scrape_date, f.subreddit, f.id, f.scraped_at, p.fetched_at, {side_by_side}, "
+        "p.score - f.score AS score_change, p.returned, p.removed, p.removed_by, p.deleted, p.edited, "
+        "p.edited_utc, (p.edited_utc IS NOT NULL AND p.edited_utc > f.scraped_at) AS edited_after_scrape "
+        f"FROM {table_name} f LEFT JOIN {SECOND_PASS_TABLE} p ON p.scrape_date = f.scrape_date "
+        f"AND p.subreddit = f.subreddit AND p.id = f.id AND p.kind = '{kind}'"
+    )
+
+
+def _view_definitions() -> list[tuple[str, str]]:
+    """(view, SELECT) of every view, in the order they are created."""
+    submission_extra = {
+        "title": "title",
+        "upvote_ratio": "upvote_ratio",
+        "num_comments": "num_comments",
+        "locked": "locked",
+    }
+    return [
+        *((view, _view_select(table_name, schema)) for view, table_name, schema in _VIEWS),
+        (
+            SUBMISSIONS_THEN_AND_NOW_VIEW,
+            _then_and_now_select(SUBMISSIONS_TABLE, "submission", "selftext", submission_extra),
+        ),
+        (COMMENTS_THEN_AND_NOW_VIEW, _then_and_now_select(COMMENTS_TABLE, "comment", "body", {})),
+    ]
 
 
 def normalize_url(url: str | sa.URL) -> sa.URL:
@@ -219,6 +263,14 @@ def _partition_lock_key(date: dt.date, subreddit: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+class PartitionCounts(NamedTuple):
+    """One partition's rows per table, and rows whose id occurs more than once across both."""
+
+    submissions: int
+    comments: int
+    duplicate_ids: int
+
+
 class TableStore:
     """The Reddit tables in one database (PostgreSQL or SQLite), over one SQLAlchemy engine."""
 
@@ -261,12 +313,12 @@ class TableStore:
                 conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
                 for index in table.indexes:
                     conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-            for view, table_name, schema in _VIEWS:
+            for view, select in _view_definitions():
                 if self.kind == "postgres":
-                    conn.execute(sa.text(f"CREATE OR REPLACE VIEW {view} AS {_view_select(table_name, schema)}"))
+                    conn.execute(sa.text(f"CREATE OR REPLACE VIEW {view} AS {select}"))
                 else:
                     conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
-                    conn.execute(sa.text(f"CREATE VIEW {view} AS {_view_select(table_name, schema)}"))
+                    conn.execute(sa.text(f"CREATE VIEW {view} AS {select}"))
 
     def replace_partition(
         self, date: dt.date, subreddit: str, submissions: pa.Table, comments: pa.Table
@@ -275,7 +327,15 @@ class TableStore:
 
         Returns the rows written per table: {"reddit_submissions": n, "reddit_comments": m}.
         """
-        tables = [_conform(t, schema, date, subreddit) for t, (_, schema) in zip((submissions, comments), _LOADS)]
+        return self._replace(date, subreddit, [(*load, rows) for load, rows in zip(_LOADS, (submissions, comments))])
+
+    def replace_second_pass(self, date: dt.date, subreddit: str, rows: pa.Table) -> int:
+        """Replace one partition's rows of `reddit_second_pass` in one transaction; the rows written."""
+        return self._replace(date, subreddit, [(SECOND_PASS, SECOND_PASS_SCHEMA, rows)])[SECOND_PASS_TABLE]
+
+    def _replace(self, date: dt.date, subreddit: str, loads: list[tuple[sa.Table, pa.Schema, pa.Table]]) -> dict:
+        """Delete the partition's rows from each table and load the new ones, all in one transaction."""
+        tables = [_conform(rows, schema, date, subreddit) for _, schema, rows in loads]
         # Rows are made while they are written (tuples for SQLite, CSV for COPY), batch by
         # batch, so memory stays near the Arrow tables; SQLite's write lock is held meanwhile.
         payloads = [_sqlite_rows(t) if self.kind == "sqlite" else t for t in tables]
@@ -286,14 +346,14 @@ class TableStore:
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _partition_lock_key(date, subreddit)}
                 )
                 conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # COPY data holds naive UTC timestamps
-            for sql_table, _ in _LOADS:
+            for sql_table, _, _ in loads:
                 conn.execute(
                     sa.delete(sql_table).where(sql_table.c.scrape_date == date, sql_table.c.subreddit == subreddit)
                 )
-            for (sql_table, schema), table, payload in zip(_LOADS, tables, payloads):
+            for (sql_table, schema, _), table, payload in zip(loads, tables, payloads):
                 if table.num_rows:
                     self._insert(conn, sql_table, schema.names, payload)
-        return {sql_table.name: table.num_rows for (sql_table, _), table in zip(_LOADS, tables)}
+        return {sql_table.name: table.num_rows for (sql_table, _, _), table in zip(loads, tables)}
 
     def _insert(self, conn: sa.Connection, sql_table: sa.Table, names: list[str], payload) -> None:
         columns = ", ".join(names)
@@ -342,6 +402,46 @@ class TableStore:
         )
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(per_id.c.n), 0))))
+
+    def second_pass_count(self, date: dt.date, subreddit: str) -> int:
+        """Rows of `reddit_second_pass` for one partition."""
+        t = SECOND_PASS
+        query = sa.select(sa.func.count()).select_from(t).where(t.c.scrape_date == date, t.c.subreddit == subreddit)
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query))
+
+    def partitions_counts(self, partitions: list[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], PartitionCounts]:
+        """Rows and duplicate ids of many partitions in three grouped queries (not three per
+        partition); a partition without rows counts (0, 0, 0)."""
+        if not partitions:
+            return {}
+        dates = [d for d, _ in partitions]
+        names = sorted({n for _, n in partitions})
+
+        def in_range(t):
+            return sa.and_(t.c.scrape_date.between(min(dates), max(dates)), t.c.subreddit.in_(names))
+
+        counts = {p: [0, 0, 0] for p in partitions}
+        with self.engine.connect() as conn:
+            for i, (t, _) in enumerate(_LOADS):
+                query = sa.select(t.c.scrape_date, t.c.subreddit, sa.func.count()).where(in_range(t))
+                for date, name, n in conn.execute(query.group_by(t.c.scrape_date, t.c.subreddit)):
+                    if (date, name) in counts:
+                        counts[(date, name)][i] = n
+            ids = sa.union_all(
+                *(sa.select(t.c.scrape_date, t.c.subreddit, t.c.id).where(in_range(t)) for t, _ in _LOADS)
+            ).subquery()
+            repeated = (
+                sa.select(ids.c.scrape_date, ids.c.subreddit, sa.func.count().label("n"))
+                .group_by(ids.c.scrape_date, ids.c.subreddit, ids.c.id)
+                .having(sa.func.count() > 1)
+                .subquery()
+            )
+            query = sa.select(repeated.c.scrape_date, repeated.c.subreddit, sa.func.sum(repeated.c.n))
+            for date, name, n in conn.execute(query.group_by(repeated.c.scrape_date, repeated.c.subreddit)):
+                if (date, name) in counts:
+                    counts[(date, name)][2] = int(n)
+        return {p: PartitionCounts(*c) for p, c in counts.items()}
 
     def dispose(self) -> None:
         """Close the engine's pooled connections."""

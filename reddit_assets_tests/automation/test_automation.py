@@ -78,6 +78,8 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
             {
                 "start_date": min(days).isoformat(),
                 "flags": {"master_enabled": False},
+                # The imported days are old enough for a second pass, which calls Reddit by design.
+                "second_pass": {"enabled": False},
                 "subreddits": [{"name": n, "category": "new"} for n in names],
             }
         )

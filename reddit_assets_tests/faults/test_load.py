@@ -92,6 +92,7 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
             {
                 "start_date": min(days).isoformat(),
                 "flags": {"master_enabled": False},  # no schedule ticks during the test
+                "second_pass": {"enabled": False},  # no second passes of the scraped past days either
                 # `new` may be scraped for past days (the day's submissions); the others are snapshots of now.
                 "subreddits": [{"name": n, "category": "new", "n_results": 5, "comments": "none"} for n in names],
             }
