@@ -3,6 +3,7 @@
 import dagster as dg
 
 from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
+from reddit_assets.assets.partition_results import attach_partition_metadata
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
 from reddit_assets.files.archive_zip import build_archive
@@ -32,6 +33,7 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
         The local zip is deleted only after the upload is verified."""
         store = archive_store.store()
+        done: dict[str, dict] = {}
         for key, date, name in partitions_of(context.partition_keys):
             raw = load_raw_partition(raw_files, archive_store, date, name)
             submissions, comments = raw.submissions, raw.comments
@@ -61,7 +63,8 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
                 )
             else:
                 metadata["local_path"] = dg.MetadataValue.path(str(zip_path))
-            context.add_asset_metadata(metadata, partition_key=key)
+            done[key] = metadata
+        attach_partition_metadata(context, R2_ARCHIVE, done)
         return dg.MaterializeResult()
 
     return r2_archive
