@@ -5,6 +5,9 @@
   recorded `reddit/raw_scrape` materializations (see `reddit_assets.migrate.importer`).
   Exit 0: every file good; 1: some bad (the good ones are imported); 2: usage error.
 - `reddit-assets validate-config [PATH]`: check the config file and list its entries.
+- `reddit-assets status [DATE] [--days N] [--html FILE]`: the daily report (see `reddit_assets.cli_status`).
+- `reddit-assets materialize DATE SUBREDDIT [--only ...] [--late-snapshot]`: one partition, with
+  messages a user can act on (see `reddit_assets.cli_materialize`).
 - `reddit-assets init-pools`: create the `reddit_api` pool's limit in the Dagster
   instance if it has none (see `reddit_assets.automation.pools`); run before the daemon starts.
 """
@@ -13,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from reddit_assets import cli_materialize, cli_status
 from reddit_assets.config import ConfigError, config_path, load_config
 
 USAGE_ERROR = 2
@@ -65,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "the run queue holds scraping runs back from the first one. Safe to run at every start. "
         "Exit 0: the pool has a limit; 1: none could be set; 2: usage error.",
     )
+    cli_status.add_parser(commands)
+    cli_materialize.add_parser(commands)
     return parser
 
 
@@ -73,7 +80,22 @@ def _usage(message: str) -> int:
     return USAGE_ERROR
 
 
+# Control characters (C0, DEL, C1) and the bidirectional overrides that reorder a terminal line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """Text for one report line: a file name with ESC or a newline cannot forge or recolour a line."""
+    return _UNPRINTABLE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(text)
+    )
+
+
 def _import_line(outcome, dry_run: bool) -> str:
+    return printable(_import_text(outcome, dry_run))
+
+
+def _import_text(outcome, dry_run: bool) -> str:
     from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
 
     if outcome.status == BAD:
@@ -116,7 +138,7 @@ def _print_report(report, args) -> None:
             f"\nNOT CONFIGURED: add these to subreddits.yaml: {', '.join(sorted(report.unconfigured, key=str.lower))}\n"
             f"  Their {files} file(s) are {'checked' if report.dry_run else 'placed in the data directory'} but not "
             "recorded as materialized: the partitions do not exist until the subreddits are configured.\n"
-            f"  After adding them, run `reddit-assets import {args.dir}` again to record them; the sensor then loads them."
+            f"  After adding them, run `reddit-assets import {printable(args.dir)}` again to record them; the sensor then loads them."
         )
     if report.before_start:
         earliest = min(str(o.partition).split("|")[0] for o in report.outcomes if o.source in report.before_start)
@@ -130,11 +152,11 @@ def _print_report(report, args) -> None:
 
 def _import(args) -> int:
     from reddit_assets.files.paths import data_dir as configured_data_dir
-    from reddit_assets.migrate.importer import import_directory
+    from reddit_assets.migrate.importer import ImportDiskError
 
     root = Path(args.dir)
     if not root.is_dir():
-        return _usage(f"import: {args.dir!r} is not a directory")
+        return _usage(f"import: {printable(repr(args.dir))} is not a directory")
     try:
         tz = ZoneInfo(args.urs_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -145,26 +167,38 @@ def _import(args) -> int:
         return _usage(f"import: {exc}")
     data_dir = configured_data_dir()
     options = dict(config=config, data_dir=data_dir, dry_run=args.dry_run, overwrite=args.overwrite, tz=tz)
-    if args.dry_run:
-        report = import_directory(root, **options)
-    else:
-        if not os.environ.get("DAGSTER_HOME"):
-            return _usage(
-                "import: DAGSTER_HOME is not set; the import records materializations in that "
-                "Dagster instance (use --dry-run to check the files only)"
-            )
-        import dagster as dg
-
-        with dg.DagsterInstance.get() as instance:
-            report = import_directory(root, instance=instance, **options)
+    try:
+        report = _run_import(root, args, options)
+    except ImportDiskError as exc:
+        print(f"reddit-assets import: stopped: {printable(exc)}", file=sys.stderr)
+        return 1
+    if report is None:
+        return _usage(
+            "import: DAGSTER_HOME is not set; the import records materializations in that "
+            "Dagster instance (use --dry-run to check the files only)"
+        )
     _print_report(report, args)
     return report.exit_code
+
+
+def _run_import(root: Path, args, options: dict):
+    """The import's report; None when it needs a Dagster instance and none is set."""
+    from reddit_assets.migrate.importer import import_directory
+
+    if args.dry_run:
+        return import_directory(root, **options)
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        return import_directory(root, instance=instance, **options)
 
 
 def _validate_config(args) -> int:
     path = Path(args.path) if args.path else config_path()
     try:
-        config = load_config(path)
+        config = load_config(args.path)
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)
         return 1
@@ -206,7 +240,13 @@ def _init_pools(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"import": _import, "validate-config": _validate_config, "init-pools": _init_pools}
+    commands = {
+        "import": _import,
+        "validate-config": _validate_config,
+        "init-pools": _init_pools,
+        "status": cli_status.status,
+        "materialize": cli_materialize.materialize,
+    }
     return commands[args.command](args)
 
 

@@ -7,13 +7,15 @@ message that names the entry and the field, so nothing half-configured runs.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reddit_assets.strict_yaml import StrictYamlError, load_strict, short_repr
 
 CONFIG_ENV_VAR = "REDDIT_ASSETS_CONFIG"
 DEFAULT_CONFIG_FILE = "subreddits.yaml"
@@ -26,8 +28,15 @@ TIME_FILTERS = ("hour", "day", "week", "month", "year", "all")
 SUBREDDIT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", re.ASCII)
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config of 10,000 subreddits is about 500 KB
+
+
 class ConfigError(ValueError):
-    """The config file is missing or one of its entries is invalid."""
+    """The config file is missing or invalid; `problems` lists every mistake found, one line each."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 def is_valid_subreddit_name(name: object) -> bool:
@@ -41,7 +50,7 @@ def _category(value: object) -> str:
     value = CATEGORY_CODES.get(value, value)
     if value not in CATEGORIES:
         raise ValueError(
-            f"unknown category {value!r}: use one of {', '.join(CATEGORIES)} or a code {', '.join(CATEGORY_CODES)}"
+            f"unknown category {short_repr(value)}: use one of {', '.join(CATEGORIES)} or a code {', '.join(CATEGORY_CODES)}"
         )
     return value
 
@@ -55,7 +64,7 @@ def _comments(value: object) -> str | int:
         return value
     if isinstance(value, str) and value.strip().lower() in ("all", "none"):
         return value.strip().lower()
-    raise ValueError(f"{value!r} is not 'all', 'none' or a whole number")
+    raise ValueError(f"{short_repr(value)} is not 'all', 'none' or a whole number")
 
 
 class _Strict(BaseModel):
@@ -84,7 +93,9 @@ class SubredditConfig(ScrapeDefaults):
     @classmethod
     def _check_name(cls, value: object) -> str:
         if not is_valid_subreddit_name(value):
-            raise ValueError(f"{value!r} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores")
+            raise ValueError(
+                f"{short_repr(value)} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores"
+            )
         return value  # type: ignore[return-value]
 
     @model_validator(mode="after")
@@ -119,7 +130,7 @@ class Schedule(_Strict):
         try:  # Dagster's own rule, through its public API: a schedule refuses a cron string it cannot run
             dg.ScheduleDefinition(name="cron_check", cron_schedule=value, job_name="cron_check")
         except dg.DagsterInvalidDefinitionError:
-            raise ValueError(f"{value!r} is not a valid cron string") from None
+            raise ValueError(f"{short_repr(value)} is not a valid cron string") from None
         return value
 
     @field_validator("timezone")
@@ -130,7 +141,7 @@ class Schedule(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
+            raise ValueError(f"unknown timezone {short_repr(value)}") from exc
         return value
 
 
@@ -162,78 +173,152 @@ class AppConfig(_Strict):
         raise KeyError(f"subreddit {name!r} is not in the config file")
 
 
-def _describe(error: dict) -> str:
-    field = ".".join(str(p) for p in error["loc"]) or None
+def _suggestion(model: type[BaseModel], field: str) -> str:
+    """'; did you mean 'category'?' for a near miss of one of the model's field names, else ''."""
+    close = difflib.get_close_matches(field, list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The nested model a pydantic error location points into (`schedule.crn` -> Schedule)."""
+    for part in loc[:-1]:
+        annotation = model.model_fields.get(str(part))
+        nested = getattr(annotation, "annotation", None)
+        if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+            break
+        model = nested
+    return model
+
+
+def _describe(error: dict, model: type[BaseModel]) -> str:
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc) or None
+    if error["type"] == "extra_forbidden":
+        target = _model_at(model, loc)
+        known = ", ".join(sorted(target.model_fields))
+        return f"field '{field}': unknown field (known: {known}){_suggestion(target, str(loc[-1]))}"
     message = error["msg"].removeprefix("Value error, ")
     if field is None and ": " in message:  # model-level checks name their field first
         field, message = message.split(": ", 1)
     return f"field '{field}': {message}" if field else message
 
 
-def _entry_error(index: int, raw: object, exc: ValidationError) -> ConfigError:
+def _entry_label(index: int, raw: object) -> str:
     name = raw.get("name") if isinstance(raw, dict) else None
-    label = f"subreddits[{index}]" + (f" ({name!r})" if name is not None else "")
-    details = "; ".join(_describe(e) for e in exc.errors())
-    return ConfigError(f"{label}: {details}")
+    return f"subreddits[{index}]" + (f" ({short_repr(name)})" if name is not None else "")
 
 
-def parse_config(data: object, *, source: str = "config") -> AppConfig:
-    """Validate a parsed YAML document; raise ConfigError naming entry and field."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping with a 'subreddits' list")
-    raw_entries = data.get("subreddits")
-    if not isinstance(raw_entries, list) or not raw_entries:
-        raise ConfigError(f"{source}: field 'subreddits' must be a non-empty list")
-
-    top = {k: v for k, v in data.items() if k != "subreddits"}
-    try:
-        defaults = ScrapeDefaults.model_validate(top.get("defaults") or {})
-    except ValidationError as exc:
-        raise ConfigError(f"{source}: defaults: " + "; ".join(_describe(e) for e in exc.errors())) from None
-
+def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[list[SubredditConfig], list[str]]:
+    """Every entry validated; (the good ones, one problem line per mistake in the others)."""
+    base = defaults.model_dump() if defaults is not None else {}
     entries: list[SubredditConfig] = []
+    problems: list[str] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_entries):
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: subreddits[{index}]: must be a mapping with a 'name'")
+            problems.append(f"subreddits[{index}]: must be a mapping with a 'name'")
+            continue
+        label = _entry_label(index, raw)
         try:
-            entry = SubredditConfig.model_validate({**defaults.model_dump(), **raw})
+            entry = SubredditConfig.model_validate({**base, **raw})
         except ValidationError as exc:
-            raise ConfigError(f"{source}: {_entry_error(index, raw, exc)}") from None
+            problems.extend(f"{label}: {_describe(e, SubredditConfig)}" for e in exc.errors())
+            continue
         if entry.category != "search" and entry.query is not None:
-            raise ConfigError(
-                f"{source}: subreddits[{index}] ({entry.name!r}): field 'query': only category 'search' takes a query"
-            )
+            problems.append(f"{label}: field 'query': only category 'search' takes a query")
+            continue
         folded = entry.name.lower()
         if folded in seen:
-            raise ConfigError(
-                f"{source}: subreddits[{index}] ({entry.name!r}): field 'name': same subreddit as "
-                f"subreddits[{seen[folded]}] ({raw_entries[seen[folded]]['name']!r}); Reddit names ignore case"
+            problems.append(
+                f"{label}: field 'name': same subreddit as "
+                f"{_entry_label(seen[folded], raw_entries[seen[folded]])}; Reddit names ignore case"
             )
+            continue
         seen[folded] = index
         entries.append(entry)
+    return entries, problems
 
+
+def parse_config(data: object, *, source: str = "config") -> AppConfig:
+    """Validate a parsed YAML document; ConfigError lists every mistake, each naming entry and field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with a 'subreddits' list")
+    problems: list[str] = []
+    raw_entries = data.get("subreddits")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        problems.append("field 'subreddits' must be a non-empty list")
+        raw_entries = []
+
+    top = {k: v for k, v in data.items() if k != "subreddits"}
+    defaults = None
     try:
-        return AppConfig.model_validate({**top, "defaults": defaults, "subreddits": tuple(entries)})
+        defaults = ScrapeDefaults.model_validate(top.get("defaults") or {})
     except ValidationError as exc:
-        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        problems.extend(f"defaults: {_describe(e, ScrapeDefaults)}" for e in exc.errors())
+
+    entries, entry_problems = _check_entries(raw_entries, defaults)
+    problems.extend(entry_problems)
+
+    # The top level without its lists: a placeholder entry stands in for the subreddits.
+    rest = {**top, "defaults": defaults or ScrapeDefaults(), "subreddits": tuple(entries) or ({"name": "placeholder"},)}
+    config = None
+    try:
+        config = AppConfig.model_validate(rest)
+    except ValidationError as exc:
+        problems.extend(_describe(e, AppConfig) for e in exc.errors())
+    if problems:
+        raise _config_error(source, problems)
+    return config
+
+
+def _config_error(source: str, problems: list[str]) -> ConfigError:
+    if len(problems) == 1:
+        return ConfigError(f"{source}: {problems[0]}", problems)
+    listed = "\n".join(f"  {p}" for p in problems)
+    return ConfigError(f"{source}: {len(problems)} problems:\n{listed}", problems)
 
 
 def config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_FILE)
 
 
+def _missing(path: Path, explicit: bool) -> ConfigError:
+    if explicit:
+        return ConfigError(f"config file {str(path)!r} not found (the path given)")
+    if os.environ.get(CONFIG_ENV_VAR):
+        return ConfigError(f"config file {str(path)!r} not found (from ${CONFIG_ENV_VAR})")
+    return ConfigError(
+        f"no config file: ${CONFIG_ENV_VAR} is not set and the default {DEFAULT_CONFIG_FILE} is not in "
+        f"{Path.cwd()}; create it, set ${CONFIG_ENV_VAR}, or give a path"
+    )
+
+
+def read_config_text(path: Path, *, explicit: bool) -> str:
+    """The file's text: at most MAX_CONFIG_BYTES of UTF-8; ConfigError says what is wrong, with the path."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise _missing(path, explicit) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
 def load_config(path: str | os.PathLike | None = None) -> AppConfig:
     """Read and validate the config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)."""
-    path = Path(path) if path is not None else config_path()
+    explicit = path is not None
+    path = Path(path) if explicit else config_path()
+    text = read_config_text(path, explicit=explicit)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {str(path)!r} not found: set {CONFIG_ENV_VAR} or create {DEFAULT_CONFIG_FILE}"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = load_strict(text)
+    except StrictYamlError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise ConfigError(f"{where}: {exc.problem}") from None
     return parse_config(data, source=str(path))

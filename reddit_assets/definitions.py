@@ -10,6 +10,7 @@ from reddit_assets import resources
 from reddit_assets.alerts import build_alerts
 from reddit_assets.assets.archive import build_r2_archive
 from reddit_assets.assets.checks import build_checks
+from reddit_assets.assets.daily_report import build_daily_report
 from reddit_assets.assets.database import build_database_tables
 from reddit_assets.assets.scrape import build_raw_scrape
 from reddit_assets.automation.executors import build_executor
@@ -39,6 +40,7 @@ def build_definitions() -> dg.Definitions:
             build_raw_scrape(app_config, partitions_def),
             build_database_tables(partitions_def, resources.database_kind()),
             build_r2_archive(partitions_def, app_config.flags, resources.archive_store_kind()),
+            build_daily_report(app_config, partitions_def),
         ],
         asset_checks=[*build_checks(partitions_def), *alerts.checks],
         jobs=jobs,

@@ -42,6 +42,12 @@ def partition_key(date: dt.date | str, subreddit: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({DATE_DIM: date, SUBREDDIT_DIM: subreddit})
 
 
+def utc_day_bounds(day: dt.date) -> tuple[float, float]:
+    """UTC epoch seconds of the start and end of `day`."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
+    return start, start + 86400.0
+
+
 def partitions_of(keys: Iterable[str]) -> list[tuple[str, dt.date, str]]:
     """(key, date, subreddit) for every key, e.g. the keys a run materializes or a check examines."""
     return [(key, *split_partition_key(key)) for key in keys]

@@ -1,7 +1,4 @@
-"""Launching and following asset backfills through a running Dagster webserver (GraphQL).
-
-Used by `make demo` and by the end-to-end tests: the same path a user takes in the UI.
-"""
+"""Launching and following asset backfills through a running Dagster webserver's GraphQL, as the UI does."""
 
 from __future__ import annotations
 
@@ -71,7 +68,9 @@ def wait_for_code_location(base_url: str, timeout: float = 180) -> None:
     while time.monotonic() < deadline:
         entries = graphql(base_url, _LOCATIONS, {})["workspaceOrError"].get("locationEntries") or []
         if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            errors = [e["locationOrLoadError"] for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"]
+            errors = [
+                e["locationOrLoadError"] for e in entries if e["locationOrLoadError"]["__typename"] == "PythonError"
+            ]
             if errors:
                 raise DagsterApiError(f"code location failed to load: {errors[0]['message']}")
             return
@@ -79,7 +78,13 @@ def wait_for_code_location(base_url: str, timeout: float = 180) -> None:
     raise DagsterApiError(f"code locations at {base_url} did not load within {timeout:.0f} s")
 
 
-def launch_asset_backfill(base_url: str, asset_paths: list[list[str]], partition_keys: list[str], title: str = "", run_config: dict | None = None) -> str:
+def launch_asset_backfill(
+    base_url: str,
+    asset_paths: list[list[str]],
+    partition_keys: list[str],
+    title: str = "",
+    run_config: dict | None = None,
+) -> str:
     """Start a backfill of these assets over these partition keys; its id."""
     params = {
         "assetSelection": [{"path": path} for path in asset_paths],

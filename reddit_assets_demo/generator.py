@@ -1,19 +1,19 @@
-"""Deterministic fake Reddit data: submissions (``t3`` data) and comment trees (``t1`` data).
+"""Deterministic fake Reddit data: a subreddit-day's submissions (``t3`` data) and comment trees (``t1`` data)."""
 
-Everything is a pure function of ``(name, day, seed, parameters)``: the same inputs always give
-identical data, and ids (base36, like Reddit's) are unique across subreddits, days and seeds.
-
-Comment dicts carry no ``replies`` key: the server builds it when it renders a tree.
-"""
+# Everything is a pure function of (name, day, seed, parameters): the same inputs always give
+# identical data, and ids (base36, like Reddit's) are unique across subreddits, days and seeds.
+# Comment dicts carry no `replies` key: the server builds it when it renders a tree.
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from reddit_assets.partitions import utc_day_bounds
+from reddit_assets_demo import text
 
 __all__ = [
     "SubredditData",
@@ -21,52 +21,21 @@ __all__ = [
     "subreddit_id",
     "author_fullname",
     "to_base36",
-    "day_bounds",
 ]
 
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Ids are `namespace << _COUNTER_BITS | counter`: one 32-bit namespace per (name, day, seed).
 _COUNTER_BITS = 24
 
-_WORDS = (
-    "the a an and or but if then because while about after before again against all also always any "
-    "anyone anything around away back best better big both build came can change city code come could "
-    "data day did different does done down during each early easy end enough even ever every fact far "
-    "feel few find first found free friend game get give good great group hand hard have help here high "
-    "home house idea important into issue job just keep kind know large last late learn least left less "
-    "life light like line little live long look lot made make many market maybe mean might money more "
-    "most move much music must name need never new next night nothing now number often old once only "
-    "open other over own part people place plan play point power problem program python question quite "
-    "rather read real really reason right room run said same school second see seem set several should "
-    "show side since small some something sometimes soon sort start state still story such sure system "
-    "take team tell than thing think though thought three through time today together told too took "
-    "toward try turn two under until upon use very want water way week well went what when where which "
-    "while why will with without word work world would write year yes yet you young reddit archive "
-    "update weekend coffee garden bicycle keyboard database server weather recipe mountain river train"
-).split()
-_UNICODE = (
-    "café naïve façade Zürich jalapeño résumé — … “quoted” ‘single’ ½ ∑ √2 ≠ → ♥ ★ "
-    "😀 😂 🚀 🔥 👍🏽 🎉 🤔 👨‍👩‍👧 🏳️‍🌈 🇯🇵 日本語 中文 한국어 Ελληνικά русский українська עברית العربية हिन्दी ไทย"
-).split()
-_MARKUP = ("**bold**", "*italic*", "`code`", "~~strike~~", "&amp;", "<tag>", "a & b", "[link](https://example.com)", "^super")
-# A population for `random.choices`: mostly plain words, some unicode and markdown.
-_POPULATION = _WORDS * 6 + _UNICODE + list(_MARKUP)
-
-_ADJ = "quiet brave lucky sleepy fuzzy clever rusty golden silent purple cosmic tiny grumpy happy salty spicy".split()
-_NOUN = "otter falcon badger panda walrus llama heron koala lynx moose gecko yak raven bison newt crab".split()
 _FLAIRS = (None, None, None, "Discussion", "Question", "News", "Meta", "OC", "Help", "Humor 😂", "Serious")
-_LINK_DOMAINS = ("i.redd.it", "v.redd.it", "youtube.com", "github.com", "example.com", "en.wikipedia.org", "nytimes.com")
-_TITLE_TEMPLATES = (
-    "What is your favorite {w} {w}?",
-    "I finally made a {w} {w} after {n} years",
-    "PSA: the {w} {w} is {w} today",
-    "Does anyone else {w} their {w}?",
-    "[OC] {w} {w} {w} {u}",
-    "Update on the {w} {w} situation",
-    "{W} {w}: a {n}-step guide",
-    "Weekly {w} thread — {w} edition {u}",
-    "Why does my {w} {w} so much?",
-    "TIL the {w} was {w} {w}",
+_LINK_DOMAINS = (
+    "i.redd.it",
+    "v.redd.it",
+    "youtube.com",
+    "github.com",
+    "example.com",
+    "en.wikipedia.org",
+    "nytimes.com",
 )
 
 
@@ -83,8 +52,8 @@ def to_base36(number: int) -> str:
     return "".join(reversed(digits))
 
 
-def _hash_int(text: str, nbytes: int) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=nbytes).digest(), "big")
+def _hash_int(key: str, nbytes: int) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=nbytes).digest(), "big")
 
 
 def subreddit_id(name: str) -> str:
@@ -95,12 +64,6 @@ def subreddit_id(name: str) -> str:
 def author_fullname(author: str) -> str:
     """Stable ``t2_`` fullname of an author name."""
     return "t2_" + to_base36(_hash_int("t2|" + author.lower(), 5))
-
-
-def day_bounds(day: dt.date) -> tuple[float, float]:
-    """UTC epoch seconds of the start and end of ``day``."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc).timestamp()
-    return start, start + 86400.0
 
 
 @dataclass
@@ -137,83 +100,6 @@ class SubredditData:
     def iter_comments(self) -> Iterator[dict]:
         for comments in self.comments.values():
             yield from comments
-
-
-def _slug(title: str) -> str:
-    words = re.findall(r"[a-z0-9]+", title.lower())
-    slug = ""
-    for word in words:
-        if len(slug) + len(word) + 1 > 50:
-            break
-        slug = f"{slug}_{word}" if slug else word
-    return slug or "post"
-
-
-def _sentence(rng: random.Random, lo: int, hi: int) -> str:
-    words = rng.choices(_POPULATION, k=rng.randint(lo, hi))
-    words[0] = words[0].capitalize()
-    return " ".join(words) + rng.choice((".", ".", ".", "!", "?", "..."))
-
-
-def _paragraphs(rng: random.Random, count: int) -> str:
-    parts = []
-    for _ in range(count):
-        kind = rng.random()
-        sentences = " ".join(_sentence(rng, 5, 25) for _ in range(rng.randint(2, 7)))
-        if kind < 0.08:
-            parts.append("> " + sentences)
-        elif kind < 0.14:
-            parts.append("\n".join(f"* {_sentence(rng, 2, 8)}" for _ in range(rng.randint(2, 5))))
-        elif kind < 0.17:
-            parts.append("    " + " ".join(rng.choices(_WORDS, k=6)) + "()\n    return 42")
-        else:
-            parts.append(sentences)
-    return "\n\n".join(parts)
-
-
-def _selftext(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.2:
-        return ""
-    if roll < 0.65:
-        return " ".join(_sentence(rng, 4, 20) for _ in range(rng.randint(1, 3)))
-    if roll < 0.95:
-        return _paragraphs(rng, rng.randint(3, 12))
-    # Very long, close to Reddit's 40,000-character limit.
-    text = _paragraphs(rng, 120)
-    while len(text) < 30000:
-        text += "\n\n" + _paragraphs(rng, 20)
-    return text[:39000]
-
-
-def _title(rng: random.Random) -> str:
-    template = rng.choice(_TITLE_TEMPLATES)
-    out = []
-    for piece in re.split(r"(\{[wWnu]\})", template):
-        if piece == "{w}":
-            out.append(rng.choice(_WORDS))
-        elif piece == "{W}":
-            out.append(rng.choice(_WORDS).capitalize())
-        elif piece == "{n}":
-            out.append(str(rng.randint(2, 30)))
-        elif piece == "{u}":
-            out.append(rng.choice(_UNICODE))
-        else:
-            out.append(piece)
-    return "".join(out)[:300]
-
-
-def _authors(rng: random.Random, count: int) -> list[str]:
-    names = set()
-    while len(names) < count:
-        style = rng.random()
-        if style < 0.5:
-            names.add(f"{rng.choice(_ADJ)}_{rng.choice(_NOUN)}_{rng.randint(1, 9999)}")
-        elif style < 0.8:
-            names.add(f"{rng.choice(_ADJ).capitalize()}{rng.choice(_NOUN).capitalize()}{rng.randint(10, 99)}")
-        else:
-            names.add(f"{rng.choice(_NOUN)}-{rng.choice(_WORDS)}-{rng.randint(100, 999)}")
-    return sorted(names)
 
 
 def _comment_count(rng: random.Random, lo: int, hi: int) -> int:
@@ -329,20 +215,20 @@ def generate_subreddit(
         "user_is_subscriber": None,
     }
 
-    authors = _authors(rng, n_authors or max(40, n_submissions * 3))
+    authors = text.authors(rng, n_authors or max(40, n_submissions * 3))
     fullnames = {a: author_fullname(a) for a in authors}
-    day_start, _ = day_bounds(day)
+    day_start, _ = utc_day_bounds(day)
 
     # Submissions: creation times inside the day, ids ascending with time.
     times = sorted(day_start + rng.random() * 86399.0 for _ in range(n_submissions))
     submissions: list[dict] = []
     for created in times:
         sid = next_id()
-        title = _title(rng)
+        title = text.title(rng)
         if topic and rng.random() < 0.35:
             title = f"{title.rstrip('.!?')} with {topic}"
         is_self = rng.random() < 0.6
-        selftext = _selftext(rng) if is_self else ""
+        selftext = text.selftext(rng) if is_self else ""
         author = rng.choice(authors)
         removed_by = None
         if rng.random() < 0.03:
@@ -351,7 +237,7 @@ def generate_subreddit(
         elif rng.random() < 0.02:
             removed_by = "moderator"
             selftext = "[removed]" if is_self else ""
-        slug = _slug(title)
+        slug = text.slug(title)
         permalink = f"/r/{name}/comments/{sid}/{slug}/"
         if is_self:
             url, domain = "https://www.reddit.com" + permalink, f"self.{name}"
@@ -363,56 +249,58 @@ def generate_subreddit(
         edited = round(created + rng.uniform(60, 7200), 1) if rng.random() < 0.08 else False
         awards = rng.randint(1, 5) if rng.random() < 0.03 else 0
         flair = rng.choice(_FLAIRS)
-        submissions.append({
-            "id": sid,
-            "name": "t3_" + sid,
-            "title": title,
-            "selftext": selftext,
-            "selftext_html": None,
-            "author": author,
-            "author_fullname": fullnames.get(author),
-            "author_flair_text": None,
-            "subreddit": name,
-            "subreddit_id": sr_fullname,
-            "subreddit_name_prefixed": prefixed,
-            "subreddit_type": "public",
-            "subreddit_subscribers": n_subs,
-            "created_utc": round(created, 1),
-            "created": round(created, 1),
-            "score": score,
-            "ups": score,
-            "downs": 0,
-            "upvote_ratio": ratio,
-            "num_comments": 0,
-            "num_crossposts": rng.randint(0, 3) if rng.random() < 0.05 else 0,
-            "permalink": permalink,
-            "url": url,
-            "domain": domain,
-            "is_self": is_self,
-            "is_video": domain == "v.redd.it",
-            "is_original_content": rng.random() < 0.05,
-            "over_18": rng.random() < 0.02,
-            "spoiler": rng.random() < 0.03,
-            "stickied": False,
-            "pinned": False,
-            "locked": rng.random() < 0.03,
-            "archived": False,
-            "hidden": False,
-            "saved": False,
-            "contest_mode": False,
-            "send_replies": True,
-            "link_flair_text": flair,
-            "link_flair_css_class": flair.split()[0].lower() if flair else None,
-            "distinguished": None,
-            "edited": edited,
-            "gilded": 1 if awards and rng.random() < 0.5 else 0,
-            "total_awards_received": awards,
-            "thumbnail": "self" if is_self else "default",
-            "removed_by_category": removed_by,
-            "media": None,
-            "secure_media": None,
-            "view_count": None,
-        })
+        submissions.append(
+            {
+                "id": sid,
+                "name": "t3_" + sid,
+                "title": title,
+                "selftext": selftext,
+                "selftext_html": None,
+                "author": author,
+                "author_fullname": fullnames.get(author),
+                "author_flair_text": None,
+                "subreddit": name,
+                "subreddit_id": sr_fullname,
+                "subreddit_name_prefixed": prefixed,
+                "subreddit_type": "public",
+                "subreddit_subscribers": n_subs,
+                "created_utc": round(created, 1),
+                "created": round(created, 1),
+                "score": score,
+                "ups": score,
+                "downs": 0,
+                "upvote_ratio": ratio,
+                "num_comments": 0,
+                "num_crossposts": rng.randint(0, 3) if rng.random() < 0.05 else 0,
+                "permalink": permalink,
+                "url": url,
+                "domain": domain,
+                "is_self": is_self,
+                "is_video": domain == "v.redd.it",
+                "is_original_content": rng.random() < 0.05,
+                "over_18": rng.random() < 0.02,
+                "spoiler": rng.random() < 0.03,
+                "stickied": False,
+                "pinned": False,
+                "locked": rng.random() < 0.03,
+                "archived": False,
+                "hidden": False,
+                "saved": False,
+                "contest_mode": False,
+                "send_replies": True,
+                "link_flair_text": flair,
+                "link_flair_css_class": flair.split()[0].lower() if flair else None,
+                "distinguished": None,
+                "edited": edited,
+                "gilded": 1 if awards and rng.random() < 0.5 else 0,
+                "total_awards_received": awards,
+                "thumbnail": "self" if is_self else "default",
+                "removed_by_category": removed_by,
+                "media": None,
+                "secure_media": None,
+                "view_count": None,
+            }
+        )
     # One or two stickied posts, like many subreddits.
     for item in submissions[: min(2, len(submissions) // 20)]:
         item["stickied"] = True
@@ -442,7 +330,6 @@ def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id) -> 
     if n <= 0:
         return []
     parents, depths = _tree_shape(rng, n, max_depth, deep)
-    sid = sub["id"]
     link_id = sub["name"]
     op = sub["author"]
     base = sub["permalink"]
@@ -455,7 +342,7 @@ def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id) -> 
     randint = rng.randint
     expo = rng.expovariate
     pareto = rng.paretovariate
-    population = _POPULATION
+    population = text.POPULATION
     created_sub = sub["created_utc"]
     ids: list[str] = []
     created: list[float] = []
@@ -482,38 +369,40 @@ def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id) -> 
             if rand() < 0.08:
                 body += "\n\n" + " ".join(choices(population, k=randint(5, 40)))
         score = int(pareto(1.2)) if rand() > 0.1 else -randint(0, 15)
-        out.append({
-            "id": cid,
-            "name": "t1_" + cid,
-            "body": body,
-            "author": author,
-            "author_fullname": fullnames.get(author) if author != "AutoModerator" else author_fullname(author),
-            "author_flair_text": None,
-            "created_utc": t,
-            "created": t,
-            "score": score,
-            "ups": score,
-            "downs": 0,
-            "score_hidden": False,
-            "parent_id": link_id if p < 0 else "t1_" + ids[p],
-            "link_id": link_id,
-            "depth": depths[i],
-            "permalink": f"{base}{cid}/",
-            "subreddit": name,
-            "subreddit_id": sr_fullname,
-            "subreddit_name_prefixed": prefixed,
-            "is_submitter": author == op and author != "[deleted]",
-            "stickied": automod and i == 0,
-            "distinguished": "moderator" if (automod and i == 0) else None,
-            "edited": round(t + 30 + expo(1 / 600.0), 1) if rand() < 0.05 else False,
-            "controversiality": 1 if rand() < 0.05 else 0,
-            "gilded": 0,
-            "total_awards_received": 1 if rand() < 0.005 else 0,
-            "collapsed": score < -5,
-            "archived": False,
-            "locked": False,
-            "send_replies": True,
-            "saved": False,
-            "no_follow": score < 1,
-        })
+        out.append(
+            {
+                "id": cid,
+                "name": "t1_" + cid,
+                "body": body,
+                "author": author,
+                "author_fullname": fullnames.get(author) if author != "AutoModerator" else author_fullname(author),
+                "author_flair_text": None,
+                "created_utc": t,
+                "created": t,
+                "score": score,
+                "ups": score,
+                "downs": 0,
+                "score_hidden": False,
+                "parent_id": link_id if p < 0 else "t1_" + ids[p],
+                "link_id": link_id,
+                "depth": depths[i],
+                "permalink": f"{base}{cid}/",
+                "subreddit": name,
+                "subreddit_id": sr_fullname,
+                "subreddit_name_prefixed": prefixed,
+                "is_submitter": author == op and author != "[deleted]",
+                "stickied": automod and i == 0,
+                "distinguished": "moderator" if (automod and i == 0) else None,
+                "edited": round(t + 30 + expo(1 / 600.0), 1) if rand() < 0.05 else False,
+                "controversiality": 1 if rand() < 0.05 else 0,
+                "gilded": 0,
+                "total_awards_received": 1 if rand() < 0.005 else 0,
+                "collapsed": score < -5,
+                "archived": False,
+                "locked": False,
+                "send_replies": True,
+                "saved": False,
+                "no_follow": score < 1,
+            }
+        )
     return out

@@ -1,5 +1,4 @@
-"""Long-running child processes (`dagster dev`, the webserver, Celery workers): started in
-their own process group, stopped as a group; and a free local port to serve them on."""
+"""Child processes started and stopped as a process group (`dagster dev`, webserver, workers); a free port."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Raw scrape documents made straight from generated data, without a scrape.
-
-For tests and benchmarks that need many raw files fast (backfills, loads).
-"""
+"""Raw scrape documents made straight from generated data, for tests and benchmarks that need many fast."""
 
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ def generated_raw_document(name: str, day: dt.date, **generator_kwargs) -> dict:
         "subreddit": name,
         "date": day.isoformat(),
         "settings": {"name": name, "category": "new", "generated": True},
-        "scraped_at": dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.timezone.utc).isoformat(),
+        "scraped_at": dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC).isoformat(),
         "api_requests": 0,
         "submissions": data.submissions,
         "comments": comments,

@@ -2,31 +2,44 @@
 
 Starts the Reddit-compatible demo server, then the Dagster UI and daemon on
 127.0.0.1:3000, materializes today's partitions of all four assets through a real
-backfill, prints where to look, and keeps serving until Ctrl-C (or SIGTERM).
+backfill, then today's reddit/daily_report, checks `reddit-assets status` for today, and
+ends with a "where to look" block, the last thing on the screen: Dagster's own logs go to
+`<demo dir>/dagster.log`. Keeps serving until Ctrl-C (or SIGTERM).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
 
+from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets.config import load_config
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
 from reddit_assets_demo.generator import generate_subreddit
-from reddit_assets_demo.server import RedditServer
-from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets_demo.processes import start_process_group, stop_process_group
+from reddit_assets_demo.server import RedditServer
 
+REPORT = ["reddit", "daily_report"]
+ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
 ASSETS = [["reddit", "raw_scrape"], ["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
 # Settings that would point the demo at production parts; the demo runs without them.
-PRODUCTION_VARS = ("DATABASE_URL", "R2_ENDPOINT_URL", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET")
+PRODUCTION_VARS = (
+    "DATABASE_URL",
+    "R2_ENDPOINT_URL",
+    "R2_ACCOUNT_ID",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "R2_BUCKET",
+)
 
 
 def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
@@ -40,15 +53,45 @@ def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
         REDDIT_OAUTH_URL=reddit_url,
         REDDIT_URL=reddit_url,
     )
-    if os.environ.get("REDDIT_ASSETS_CONFIG"):
-        env["REDDIT_ASSETS_CONFIG"] = os.environ["REDDIT_ASSETS_CONFIG"]
+    # Absolute: Dagster runs in DAGSTER_HOME (see start_dagster), not in this folder.
+    env["REDDIT_ASSETS_CONFIG"] = str(Path(os.environ.get("REDDIT_ASSETS_CONFIG") or "subreddits.yaml").resolve())
     return env
 
 
-def start_dagster(env: dict[str, str], host: str, port: int) -> subprocess.Popen:
-    return start_process_group(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)], env=env
+def _copy_without_colours(source, log_path: Path) -> None:
+    """Dagster's output into the log file, colour codes removed (its formatter always adds them)."""
+    with open(log_path, "ab") as log:
+        for line in iter(source.readline, b""):
+            log.write(ANSI_ESCAPE.sub(b"", line))
+            log.flush()
+
+
+def start_dagster(env: dict[str, str], host: str, port: int, log_path: Path) -> subprocess.Popen:
+    """`dagster dev` with its output in `log_path`. It runs in DAGSTER_HOME, so it reads the
+    dagster.yaml placed there and does not warn about the repository's own dagster.yaml."""
+    workspace = Path("workspace.yaml").resolve()
+    process = start_process_group(
+        [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
+        env=env,
+        cwd=env["DAGSTER_HOME"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
+    threading.Thread(target=_copy_without_colours, args=(process.stdout, log_path), daemon=True).start()
+    return process
+
+
+def status_of_today(env: dict[str, str], today: dt.date) -> tuple[int, str]:
+    """`reddit-assets status <today>` on the demo's instance and data: its exit code and summary line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reddit_assets.cli", "status", today.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return done.returncode, lines[-1] if lines else ""
 
 
 def _interrupt(signum, frame) -> None:
@@ -56,6 +99,9 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
+    """Start the fake Reddit, then the Dagster UI and daemon on 127.0.0.1:3000; materialize today's
+    partitions of all four assets through a real backfill and today's report, print where to
+    look (last), and serve until Ctrl-C (or SIGTERM)."""
     # Ctrl-C, and also `kill`: both stop Dagster and the Reddit server. Set explicitly, since
     # a demo started in the background of a shell would otherwise ignore SIGINT, and SIGTERM
     # would end it at once, leaving `dagster dev` serving on the port.
@@ -64,7 +110,7 @@ def main() -> int:
     root = Path(os.environ.get("REDDIT_ASSETS_DEMO_DIR", ".demo")).resolve()
     host, port = "127.0.0.1", int(os.environ.get("REDDIT_ASSETS_DEMO_PORT", "3000"))
     config = load_config()
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
 
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -76,7 +122,10 @@ def main() -> int:
     data = {entry.name: generate_subreddit(entry.name, today, topic=entry.query) for entry in config.subreddits}
     reddit = RedditServer(data, day=today, auto_create=True).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
-    dagster = start_dagster(demo_environment(root, reddit.url), host, port)
+    env = demo_environment(root, reddit.url)
+    log_path = root / "dagster.log"
+    dagster = start_dagster(env, host, port, log_path)
+    print(f"Dagster UI and daemon starting on http://{host}:{port} (their logs: {log_path}) ...", flush=True)
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url)
@@ -85,12 +134,23 @@ def main() -> int:
         print(f"materializing {len(keys)} partitions of 4 assets (backfill {backfill_id}) ...", flush=True)
         status = wait_for_backfill(base_url, backfill_id)
         print(f"backfill {status['status']}: {len(status['runs'])} runs", flush=True)
+        report_id = launch_asset_backfill(base_url, [REPORT], [today.isoformat()], title="make demo: today's report")
+        report = wait_for_backfill(base_url, report_id)
+        print(f"reddit/daily_report for {today}: {report['status']}", flush=True)
+        code, summary = status_of_today(env, today)
+        data = root / "data"
         print(
-            f"\n  Dagster UI:    {base_url}/asset-groups\n"
-            f"  backfill:      {base_url}/runs/b/{backfill_id}\n"
-            f"  raw files:     {root / 'data' / 'scrapes' / today.isoformat()}\n"
-            f"  tables:        {root / 'data' / 'reddit.db'} (SQLite)\n"
-            f"  archives:      {root / 'data' / 'r2'} (local folder store)\n"
+            f"\n  Dagster UI:      {base_url}/asset-groups\n"
+            f"  backfill:        {base_url}/runs/b/{backfill_id}\n"
+            f"  daily report:    {base_url}/assets/reddit/daily_report?view=partitions&partition={today}\n"
+            f"  report page:     {data / 'reports' / f'daily_report_{today}.html'}\n"
+            f"  status:          DAGSTER_HOME={env['DAGSTER_HOME']} REDDIT_ASSETS_DATA_DIR={data} "
+            f"{Path(sys.executable).parent / 'reddit-assets'} status\n"
+            f"                   exit {code}: {summary}\n"
+            f"  raw files:       {data / 'scrapes' / today.isoformat()}\n"
+            f"  tables:          {data / 'reddit.db'} (SQLite)\n"
+            f"  archives:        {data / 'r2'} (local folder store)\n"
+            f"  Dagster's logs:  {log_path}\n"
             "\nCtrl-C stops everything.",
             flush=True,
         )

@@ -181,7 +181,7 @@ def test_lineage_graph_shows_groups_assets_and_kinds(ui):
 
     text = ui.wait(*GROUPS, *KINDS, shot="lineage-expanded", until=every_node_loaded)
     assert "expanded=" in ui.browser.evaluate("location.search")
-    assert text.count("Latest event") == len(GROUPS)
+    assert text.count("Latest event") == len(GROUPS) + 1  # and reddit/daily_report (group report, by date)
 
 
 def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, materialized):

@@ -15,30 +15,33 @@ import dagster as dg
 import pyarrow as pa
 
 from reddit_assets.files.archive_zip import ArchiveError, extract_raw
-from reddit_assets.files.normalize import normalize
+from reddit_assets.files.atomic import DiskWriteError
+from reddit_assets.files.normalize import BadItemError, normalize
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import RawFileError, read_raw_file_hashed
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
-def _extract(zip_path: Path, raw_path: Path, source: str) -> str:
+def _extract(zip_path: Path, raw_path: Path, source: str, partition: tuple[str, str]) -> str:
     try:
-        extract_raw(zip_path, raw_path)
+        extract_raw(zip_path, raw_path, partition=partition)
     except ArchiveError as exc:  # name the archive where it is kept, not a temporary copy
         raise ArchiveError(source, exc.problem) from None
     return source
 
 
-def _restore(raw_path: Path, local_zip: Path, store, key: str) -> str | None:
-    """Put the raw file back from the local archive or the archive store; where from, or None."""
+def _restore(raw_path: Path, local_zip: Path, store, key: str, partition: tuple[str, str]) -> str | None:
+    """Put the raw file back from the local archive or the archive store; where from, or None.
+
+    Only a raw file of this very partition is placed (see `extract_raw`)."""
     if local_zip.exists():
-        return _extract(local_zip, raw_path, str(local_zip))
+        return _extract(local_zip, raw_path, str(local_zip), partition)
     if not store.exists(key):
         return None
     with tempfile.TemporaryDirectory(prefix="reddit-assets-restore-") as tmp:
         zip_path = Path(tmp) / "archive.zip"
         store.download(key, zip_path)
-        return _extract(zip_path, raw_path, store.url_for(key))
+        return _extract(zip_path, raw_path, store.url_for(key), partition)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,10 @@ class RawSource:
 def read_normalized(raw_path: Path) -> tuple[dict, pa.Table, pa.Table, str]:
     """(header, submissions, comments, SHA-256) of one raw file; RawFileError if it is bad."""
     document, sha256 = read_raw_file_hashed(raw_path)
-    submissions, comments = normalize(document, consume=True)
+    try:
+        submissions, comments = normalize(document, consume=True)
+    except BadItemError as exc:  # bad input, not a passing fault: named once, never retried
+        raise RawFileError(raw_path, str(exc)) from None
     return document, submissions, comments, sha256  # what is left of it: the header
 
 
@@ -70,11 +76,13 @@ def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date
         store = archive_store.store()
         key = archive_object_key(date, name)
         try:
-            restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key)
+            restored_from = _restore(raw_path, raw_files.archive_path(date, name), store, key, (str(date), name))
         except ArchiveError as exc:  # a damaged archive stays damaged: no retry
             raise dg.Failure(
                 f"partition {date}|{name}: no raw file at {raw_path}, and {exc}", allow_retries=False
             ) from None
+        except DiskWriteError as exc:  # a full or read-only disk is not cured by retrying in seconds
+            raise dg.Failure(f"partition {date}|{name}: restoring the raw file: {exc}", allow_retries=False) from None
         if restored_from is None:
             raise dg.Failure(
                 f"partition {date}|{name}: no raw file at {raw_path} and no archive "
@@ -86,4 +94,10 @@ def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date
         header, submissions, comments, sha256 = read_normalized(raw_path)
     except RawFileError as exc:
         raise dg.Failure(f"partition {date}|{name}: {exc}", allow_retries=False) from None
+    found = f"{header.get('date')}|{header.get('subreddit')}"
+    if found != f"{date}|{name}":  # a forged or misplaced file must not become this partition's data
+        raise dg.Failure(
+            f"partition {date}|{name}: raw file {raw_path} is of partition {found}; not loaded or archived",
+            allow_retries=False,
+        )
     return RawSource(header, submissions, comments, raw_path, sha256, raw_path.stat().st_size, restored_from)

@@ -1,6 +1,8 @@
 """reddit/raw_scrape: the only asset that talks to Reddit."""
 
 import datetime as dt
+import os
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -8,6 +10,7 @@ from pydantic import Field
 
 from reddit_assets.assets.declarations import OWNERS, RAW_SCRAPE, REDDIT_POOL, RETRY_POLICY
 from reddit_assets.config import AppConfig, SubredditConfig
+from reddit_assets.files.atomic import DiskWriteError
 from reddit_assets.files.preview import top_posts_markdown
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.partitions import split_partition_key
@@ -50,6 +53,16 @@ def plan_scrape(
     )
 
 
+def _check_writable(folder: Path) -> None:
+    """Fail without retries when the raw file's folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise dg.Failure(f"cannot create {folder}: {exc.strerror or exc} (not retried)", allow_retries=False) from None
+    if not os.access(folder, os.W_OK):
+        raise dg.Failure(f"cannot write {folder}: permission denied (not retried)", allow_retries=False)
+
+
 def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     tz = ZoneInfo(app_config.schedule.timezone)
 
@@ -72,6 +85,8 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
         entry = app_config.subreddit(name)
         past_day, late = plan_scrape(entry, date, dt.datetime.now(tz).date(), config.allow_late_snapshot)
 
+        raw_path = raw_files.raw_path(date, name)
+        _check_writable(raw_path.parent)  # before any Reddit request: a retry would only ask Reddit again
         stats = RequestStats()
         try:
             result = reddit.scrape(entry, stats, past_day=past_day)
@@ -93,7 +108,10 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
             "submissions": result.submissions,
             "comments": result.comments,
         }
-        written = write_raw_file(raw_files.raw_path(date, name), document)
+        try:
+            written = write_raw_file(raw_path, document)
+        except DiskWriteError as exc:  # disk full or read-only: a retry would scrape Reddit again for nothing
+            raise dg.Failure(f"{exc}; the scrape was not kept (not retried)", allow_retries=False) from None
         metadata = {
             "submissions": len(result.submissions),
             "comments": len(result.comments),

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import os
+import stat
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reddit_assets.files.atomic import BadFileError, WrittenFile, atomic_file, copy_hashing, sha256_file
+from reddit_assets.files.raw_file import RawFileError, max_raw_bytes, read_raw_file
 
 ARCHIVE_FORMAT = "reddit_assets/archive@1"
 MANIFEST_NAME = "manifest.json"
@@ -176,101 +178,170 @@ def read_manifest(zip_path: Path) -> dict:
         return _manifest_of(zf, zip_path)
 
 
-def _hash_member(zf: zipfile.ZipFile, name: str, keep: bool) -> tuple[int, str, bytes | None]:
+def member_problems(zf: zipfile.ZipFile) -> list[str]:
+    """Members that make the zip ambiguous or unsafe to read: repeated names, symlinks, folders."""
+    problems = [f"member name {name!r} occurs {n} times" for name, n in Counter(zf.namelist()).items() if n > 1]
+    for info in zf.infolist():
+        mode = info.external_attr >> 16
+        if info.is_dir() or stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: no type recorded, as we write
+            problems.append(f"member {info.filename!r} is not a regular file")
+    return problems
+
+
+def _expected_size(expected: object, name: str, cap: int) -> tuple[int, str]:
+    """(bytes, sha256) a manifest entry promises; ArchiveError-worthy text if it is not a sane entry."""
+    if not isinstance(expected, dict):
+        raise ValueError(f"manifest entry for {name} is not an object")
+    size, sha = expected.get("bytes"), expected.get("sha256")
+    if type(size) is not int or size < 0 or not isinstance(sha, str):
+        raise ValueError(f"manifest entry for {name} lacks a byte count or SHA-256")
+    if size > cap:
+        raise ValueError(f"manifest says {name} has {size} bytes, over the {cap}-byte maximum; not read")
+    return size, sha
+
+
+def _copy_capped(src, dest, limit: int, name: str) -> tuple[int, str]:
+    """Copy at most `limit` bytes; ValueError at the first byte past it (a zip bomb stops there)."""
     sha = hashlib.sha256()
     size = 0
-    kept = io.BytesIO() if keep else None
-    with zf.open(name) as src:
-        for block in iter(lambda: src.read(_BLOCK), b""):
-            sha.update(block)
-            size += len(block)
-            if kept is not None:
-                kept.write(block)
-    return size, sha.hexdigest(), (kept.getvalue() if kept is not None else None)
+    while block := src.read(min(_BLOCK, limit - size + 1)):
+        size += len(block)
+        if size > limit:
+            raise ValueError(f"member {name} holds more than the {limit} bytes its manifest lists; stopped there")
+        sha.update(block)
+        if dest is not None:
+            dest.write(block)
+    return size, sha.hexdigest()
+
+
+def _check_member(zf: zipfile.ZipFile, name: str, expected: object, manifest: dict, problems: list[str]) -> None:
+    counts_by_member = {SUBMISSIONS_NAME: "submissions", COMMENTS_NAME: "comments"}
+    try:
+        want_size, want_sha = _expected_size(expected, name, max_raw_bytes())
+        with zf.open(name) as src:
+            size, sha = _copy_capped(src, None, want_size, name)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return
+    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+        problems.append(f"member {name} is corrupted ({exc})")
+        return
+    if size != want_size:
+        problems.append(f"member {name} has {size} bytes, manifest says {want_size}")
+    if sha != want_sha:
+        problems.append(f"member {name} SHA-256 {sha} does not match manifest {want_sha}")
+    if name in counts_by_member:
+        what = counts_by_member[name]
+        try:
+            with zf.open(name) as src:  # the footer only: seeks, never holds the member
+                rows = pq.read_metadata(src).num_rows
+        except (pa.ArrowException, OSError, ValueError, zipfile.BadZipFile) as exc:
+            problems.append(f"member {name} is not readable Parquet ({exc})")
+            return
+        if rows != manifest["counts"].get(what):
+            problems.append(f"member {name} holds {rows} rows, manifest counts {manifest['counts'].get(what)} {what}")
 
 
 def verify_archive(zip_path: Path) -> list[str]:
     """Problems found in the archive; an empty list means it is good.
 
-    Checks every member's size and SHA-256 against the manifest, that no member is
-    missing or unlisted, and that the manifest's counts match the Parquet row counts.
+    Checks that member names are unique regular files, every member's size and SHA-256
+    against the manifest (reading stops at the first byte past the listed size), that no
+    member is missing or unlisted, and that the manifest's counts match the Parquet row
+    counts (read from each Parquet footer, never the whole member).
     """
     zip_path = Path(zip_path)
     try:
         zf = _open_zip(zip_path)
     except ArchiveError as exc:
         return [str(exc)]
-    problems: list[str] = []
     with zf:
         try:
             manifest = _manifest_of(zf, zip_path)
         except ArchiveError as exc:
             return [str(exc)]
+        problems = member_problems(zf)
+        if problems:
+            return problems
         listed = manifest["files"]
         present = [n for n in zf.namelist() if n != MANIFEST_NAME]
-        for name in present:
-            if name not in listed:
-                problems.append(f"member {name} is not listed in the manifest")
-        counts_by_member = {SUBMISSIONS_NAME: "submissions", COMMENTS_NAME: "comments"}
+        problems.extend(f"member {name} is not listed in the manifest" for name in present if name not in listed)
         for name, expected in listed.items():
-            if not isinstance(expected, dict):
-                problems.append(f"manifest entry for {name} is not an object")
-                continue
             if name not in present:
                 problems.append(f"member {name} listed in the manifest is missing")
-                continue
-            try:
-                size, sha, data = _hash_member(zf, name, keep=name in counts_by_member)
-            except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-                problems.append(f"member {name} is corrupted ({exc})")
-                continue
-            if size != expected.get("bytes"):
-                problems.append(f"member {name} has {size} bytes, manifest says {expected.get('bytes')}")
-            if sha != expected.get("sha256"):
-                problems.append(f"member {name} SHA-256 {sha} does not match manifest {expected.get('sha256')}")
-            if data is not None:
-                what = counts_by_member[name]
-                try:
-                    rows = pq.read_metadata(pa.BufferReader(data)).num_rows
-                except (pa.ArrowException, OSError) as exc:
-                    problems.append(f"member {name} is not readable Parquet ({exc})")
-                    continue
-                if rows != manifest["counts"].get(what):
-                    problems.append(
-                        f"member {name} holds {rows} rows, manifest counts {manifest['counts'].get(what)} {what}"
-                    )
-        for name in counts_by_member:
-            if name not in listed:
-                problems.append(f"manifest does not list {name}")
+            else:
+                _check_member(zf, name, expected, manifest, problems)
+        problems.extend(
+            f"manifest does not list {name}" for name in (SUBMISSIONS_NAME, COMMENTS_NAME) if name not in listed
+        )
     return problems
 
 
-def extract_raw(zip_path: Path, dest_path: Path) -> Path:
-    """Restore the raw file from the archive to `dest_path`, atomically, after checking its SHA-256."""
+def _partition_of(document: dict) -> str:
+    return f"{document.get('date')}|{document.get('subreddit')}"
+
+
+def extract_raw(zip_path: Path, dest_path: Path, *, partition: tuple[str, str] | None = None) -> Path:
+    """Restore the raw file from the archive to `dest_path`, atomically, after checking it.
+
+    The zip's members must be unique regular files; the raw member is size-checked while it
+    is extracted (stopping at the first byte past the manifest's size, which must itself be
+    under the raw file maximum) and its SHA-256 compared. With `partition` (date, subreddit)
+    the manifest and the raw file itself must both be of that partition. Anything wrong
+    raises ArchiveError and nothing is placed.
+    """
     zip_path = Path(zip_path)
     dest_path = Path(dest_path)
     with _open_zip(zip_path) as zf:
         manifest = _manifest_of(zf, zip_path)
-        name = raw_member_name(manifest.get("subreddit", ""))
+        problems = member_problems(zf)
+        if problems:
+            raise ArchiveError(zip_path, "; ".join(problems) + "; not restored")
+        wanted = f"{partition[0]}|{partition[1]}" if partition else None
+        if wanted and _partition_of(manifest) != wanted:
+            raise ArchiveError(
+                zip_path, f"its manifest is of partition {_partition_of(manifest)}, not {wanted}; not restored"
+            )
+        name = raw_member_name(str(manifest.get("subreddit", "")))
         expected = manifest["files"].get(name)
         if expected is None:
             raise ArchiveError(zip_path, f"manifest does not list the raw file {name}")
+        try:
+            size_limit, want_sha = _expected_size(expected, name, max_raw_bytes())
+        except ValueError as exc:
+            raise ArchiveError(zip_path, f"{exc}; not restored") from None
         with atomic_file(dest_path) as out:
             try:
                 with zf.open(name) as src:
-                    size, sha = copy_hashing(src, out)
+                    size, sha = _copy_capped(src, out, size_limit, name)
             except KeyError:
                 raise ArchiveError(zip_path, f"raw file {name} is missing from the zip") from None
+            except ValueError as exc:
+                raise ArchiveError(zip_path, f"{exc}; not restored") from None
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveError(zip_path, f"raw file {name} is corrupted ({exc})") from None
-            if sha != expected.get("sha256") or size != expected.get("bytes"):
+            if sha != want_sha or size != size_limit:
                 raise ArchiveError(
                     zip_path,
                     f"raw file {name} does not match the manifest "
-                    f"(SHA-256 {sha}, {size} bytes; manifest {expected.get('sha256')}, "
-                    f"{expected.get('bytes')} bytes); not restored",
+                    f"(SHA-256 {sha}, {size} bytes; manifest {want_sha}, {size_limit} bytes); not restored",
                 )
+            if wanted:
+                out.flush()
+                _check_inside(Path(out.name), zip_path, name, wanted)
     return dest_path
+
+
+def _check_inside(extracted: Path, zip_path: Path, name: str, wanted: str) -> None:
+    """The extracted raw file must itself be of the wanted partition (a manifest can be forged too)."""
+    try:
+        document = read_raw_file(extracted)
+    except RawFileError as exc:
+        raise ArchiveError(zip_path, f"raw file {name} is not a raw file ({exc.problem}); not restored") from None
+    if _partition_of(document) != wanted:
+        raise ArchiveError(
+            zip_path, f"raw file {name} is of partition {_partition_of(document)}, not {wanted}; not restored"
+        )
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 Everything the project writes for keeps (raw files, archives, stored and restored objects)
 goes through `atomic_file`: a temporary file next to the destination, fsynced and renamed
 into place, then the folder fsynced. A crash leaves the old file or the new one, never a
-half file; the temporary files of writers that were killed are removed by the next write.
+half file; the temporary files of writers that were killed are removed by a later write.
 """
 
 from __future__ import annotations
@@ -11,14 +11,21 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import io
 import os
-import uuid
+import re
+import secrets
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 _BLOCK = 1 << 20  # 1 MiB copy and hash blocks
+# A temporary file not written for this long is a dead writer's, whichever host wrote it: every
+# writer streams its file, so a live one touches it far more often than that.
+STALE_TEMP_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -76,42 +83,133 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(path: Path) -> list[Path]:
-    """Delete `.<name>.<pid>[.<tag>].tmp` files next to `path` whose writing process is gone.
+def host_id() -> str:
+    """This machine's or pod's name as temporary file names carry it (a pod's hostname is its own).
 
-    A writer killed outright (SIGKILL, OOM) cannot clean up its temporary file. Only files
-    of dead processes on this machine are removed, so a live writer's file is never touched.
+    PIDs repeat across hosts and across pods sharing a volume, so a PID alone never says whose
+    temporary file it is.
     """
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+
+
+class DiskWriteError(OSError):
+    """Writing a file failed at the operating system (disk full, read-only, permissions); names the path."""
+
+    def __init__(self, path: Path, exc: OSError):
+        super().__init__(exc.errno, f"cannot write {path}: {exc.strerror or exc}")
+        self.path = str(path)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _writer_of(tmp_name: str, prefix: str) -> tuple[str | None, int | None]:
+    """(host, pid) from `.<name>.<host>.<pid>.<token>.tmp`; (None, None) for any other shape."""
+    parts = tmp_name[len(prefix) : -len(".tmp")].split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return parts[0], int(parts[1])
+    return None, None
+
+
+def remove_stale_temps(path: Path, *, now: float | None = None) -> list[Path]:
+    """Delete the temporary files of writers of `path` that are gone.
+
+    A writer killed outright (SIGKILL, OOM) cannot clean up its temporary file. One written
+    on this host by a process that no longer exists is removed at once; any other (another
+    host or pod on a shared volume, or a name of an older version) only when it has not been
+    written for STALE_TEMP_SECONDS, since its writer may be alive elsewhere.
+    """
+    now = time.time() if now is None else now
     removed = []
     prefix = f".{path.name}."
+    here = host_id()
     for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        pid_text = tmp.name[len(prefix) : -len(".tmp")].split(".", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        host, pid = _writer_of(tmp.name, prefix)
+        try:
+            info = tmp.lstat()
+        except FileNotFoundError:
             continue
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
+        if pid == os.getpid() and host == here:
+            continue
+        dead_here = host == here and pid is not None and not _pid_alive(pid)
+        if dead_here or now - info.st_mtime > STALE_TEMP_SECONDS:
+            tmp.unlink(missing_ok=True)  # a symlink planted here is removed, never followed
+            removed.append(tmp)
     return removed
 
 
+def _create_exclusive(dest: Path) -> tuple[Path, int]:
+    """A new temporary file next to `dest` under an unpredictable name, never through a symlink."""
+    while True:
+        tmp = dest.with_name(f".{dest.name}.{host_id()}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except FileExistsError:  # 64 random bits: only a planted file gets here
+            continue
+        except OSError as exc:
+            raise DiskWriteError(tmp, exc) from None
+
+
+class _TempWriter(io.BufferedWriter):
+    """The temporary file's handle: its own write failures name the destination (DiskWriteError).
+
+    Only this handle's writes are translated: an OSError from whatever the caller reads (a
+    network stream, a source file) stays what it is, so a passing fault is never taken for a
+    full disk.
+    """
+
+    def __init__(self, raw: io.FileIO, dest: Path):
+        super().__init__(raw)
+        self.dest = dest
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+    def sync(self) -> None:
+        """Flush and fsync: the bytes are on the disk."""
+        self.flush()
+        try:
+            os.fsync(self.fileno())
+        except OSError as exc:
+            raise DiskWriteError(self.dest, exc) from None
+
+
 @contextlib.contextmanager
-def atomic_file(dest: Path, *, unique: bool = True) -> Iterator[BinaryIO]:
+def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle on a temporary file next to `dest`; on success fsync it, rename
     it to `dest` and fsync the folder. On any failure the temporary file is deleted.
 
-    The temporary file is `.<name>.<pid>.<8 hex>.tmp`, or `.<name>.<pid>.tmp` with
-    `unique=False` (one writer of `dest` per process at a time, as raw files are written).
+    The temporary file is `.<name>.<host>.<pid>.<16 random hex>.tmp`, created with O_EXCL and
+    O_NOFOLLOW, so a file or symlink planted under a guessed name is never written through.
     `handle.name` is its path, for a caller that checks what was written before the rename.
+    Operating-system failures of this file (disk full, read-only folder) raise DiskWriteError
+    naming the path.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(dest)
-    tag = f".{uuid.uuid4().hex[:8]}" if unique else ""
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}{tag}.tmp")
     try:
-        with open(tmp, "wb") as handle:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DiskWriteError(dest.parent, exc) from None
+    remove_stale_temps(dest)
+    tmp, fd = _create_exclusive(dest)
+    try:
+        raw = io.FileIO(fd, "wb", closefd=True)
+        raw.name = str(tmp)  # `handle.name` is the temporary file's path, as open() would give it
+        with _TempWriter(raw, dest) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
+            handle.sync()
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise DiskWriteError(dest, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -12,6 +12,10 @@ from operator import itemgetter
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reddit_assets.files.item_checks import BadItemError, check_columns, check_ids
+
+__all__ = ["COMMENT_SCHEMA", "SUBMISSION_SCHEMA", "BadItemError", "comments_table", "normalize", "submissions_table"]
+
 _TS = pa.timestamp("us", tz="UTC")
 
 SUBMISSION_SCHEMA = pa.schema(
@@ -77,6 +81,23 @@ _COMMENT_FIELDS = [
 ]
 
 
+_SUBMISSION_KINDS = {
+    **dict.fromkeys(("title", "selftext", "url", "permalink", "domain", "link_flair_text"), "text"),
+    "created_utc": "time",
+    "score": "int",
+    "num_comments": "int",
+    "upvote_ratio": "float",
+    **dict.fromkeys(("over_18", "is_self", "stickied", "locked", "spoiler"), "bool"),
+}
+_COMMENT_KINDS = {
+    **dict.fromkeys(("link_id", "body", "permalink", "distinguished"), "text"),
+    "created_utc": "time",
+    "edited": "edited",
+    "score": "int",
+    **dict.fromkeys(("is_submitter", "stickied"), "bool"),
+}
+
+
 def _seconds(value) -> float | None:
     if value is None or value is False or value is True:
         return None
@@ -118,9 +139,25 @@ def _author(value) -> str | None:
     return value if value is None or isinstance(value, str) else str(value)
 
 
+def _header(document: dict) -> tuple[dt.date, str, dt.datetime]:
+    """The document's date, subreddit and scrape time; BadItemError names the field that is wrong."""
+    try:
+        date = dt.date.fromisoformat(document["date"])
+    except (TypeError, ValueError):
+        raise BadItemError("document", "header", "date", "not a date YYYY-MM-DD") from None
+    if not isinstance(document["subreddit"], str):
+        raise BadItemError("document", "header", "subreddit", "not a name")
+    try:
+        scraped_at = dt.datetime.fromisoformat(document["scraped_at"])
+    except (TypeError, ValueError):
+        raise BadItemError("document", "header", "scraped_at", "not an ISO time") from None
+    if scraped_at.tzinfo is None:
+        raise BadItemError("document", "header", "scraped_at", "has no time zone")
+    return date, document["subreddit"], scraped_at
+
+
 def _common(document: dict, n: int) -> dict:
-    date = dt.date.fromisoformat(document["date"])
-    scraped_at = dt.datetime.fromisoformat(document["scraped_at"])
+    date, _name, scraped_at = _header(document)
     return {
         "scrape_date": pa.repeat(pa.scalar(date, pa.date32()), n),
         "subreddit": pa.repeat(pa.scalar(document["subreddit"], pa.string()), n),
@@ -175,35 +212,70 @@ def _batches(items: list[dict], build) -> list[pa.RecordBatch]:
     return batches
 
 
+def _without_lone_surrogates(value):
+    """Text with each lone surrogate (valid in Reddit's JSON, not in UTF-8) as U+FFFD; the raw file keeps it."""
+    if type(value) is not str:
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _record_batch(columns: dict, schema: pa.Schema) -> pa.RecordBatch:
+    try:
+        return pa.RecordBatch.from_pydict(columns, schema=schema)
+    except UnicodeEncodeError:  # rare: only then is every text value looked at
+        for field in schema:
+            if field.type == pa.string() and isinstance(columns[field.name], list):
+                columns[field.name] = [_without_lone_surrogates(v) for v in columns[field.name]]
+        return pa.RecordBatch.from_pydict(columns, schema=schema)
+
+
 def _submission_batch(document: dict, items: list[dict]) -> pa.RecordBatch:
     columns = _common(document, len(items)) | _fields(items, _SUBMISSION_FIELDS + ["created_utc"])
+    check_columns("submission", columns["id"], columns, _SUBMISSION_KINDS)
     columns["author"] = [_author(v) for v in columns["author"]]
     columns["created_utc"] = _timestamps(columns["created_utc"])
-    return pa.RecordBatch.from_pydict(columns, schema=SUBMISSION_SCHEMA)
+    return _record_batch(columns, SUBMISSION_SCHEMA)
 
 
 def _comment_batch(document: dict, depths: list, items: list[dict], start: int) -> pa.RecordBatch:
     columns = _common(document, len(items)) | _fields(items, _COMMENT_FIELDS + ["link_id", "created_utc", "edited"])
+    check_columns("comment", columns["id"], columns, _COMMENT_KINDS)
     columns["author"] = [_author(v) for v in columns["author"]]
     columns["submission_id"] = [_strip_prefix(v) for v in columns.pop("link_id")]
     columns["created_utc"] = _timestamps(columns["created_utc"])
     columns["edited_utc"] = _timestamps(columns.pop("edited"))
     columns["depth"] = depths[start : start + len(items)]
-    return pa.RecordBatch.from_pydict(columns, schema=COMMENT_SCHEMA)
+    return _record_batch(columns, COMMENT_SCHEMA)
 
 
 def _items(document: dict, name: str, consume: bool) -> list[dict]:
     return _unique_by_id(document.pop(name) if consume else document[name])
 
 
+_TREE_KINDS = {"parent_id": "text", "depth": "int"}
+
+
+def _checked_comments(items: list[dict]) -> None:
+    """The comment fields the tree walk reads, checked before it reads them (the rest per batch)."""
+    columns = _fields(items, ["id", *_TREE_KINDS])
+    check_columns("comment", columns["id"], columns, _TREE_KINDS)
+
+
 def submissions_table(document: dict, *, consume: bool = False) -> pa.Table:
+    """The document's submissions as rows; BadItemError names an item the tables cannot store."""
+    _header(document)
+    check_ids("submission", document["submissions"])
     items = _items(document, "submissions", consume)
     batches = _batches(items, lambda chunk, _start: _submission_batch(document, chunk))
     return pa.Table.from_batches(batches, schema=SUBMISSION_SCHEMA)
 
 
 def comments_table(document: dict, *, consume: bool = False) -> pa.Table:
+    """The document's comments as rows; BadItemError names an item the tables cannot store."""
+    _header(document)
+    check_ids("comment", document["comments"])
     items = _items(document, "comments", consume)
+    _checked_comments(items)
     depths = _tree_depths(items)
     batches = _batches(items, lambda chunk, start: _comment_batch(document, depths, chunk, start))
     return pa.Table.from_batches(batches, schema=COMMENT_SCHEMA)

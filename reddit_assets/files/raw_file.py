@@ -10,11 +10,16 @@ import codecs
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from reddit_assets.files.atomic import BadFileError, WrittenFile, atomic_file
 
 RAW_FORMAT = "reddit_assets/raw-scrape@1"
+MAX_BYTES_VAR = "REDDIT_ASSETS_MAX_RAW_BYTES"
+# Parsing takes about 6x the file in memory: 512 MiB is ~3 GB at the peak. A real day of a big
+# subreddit with every comment is tens of MB; set the variable higher for a bigger machine.
+DEFAULT_MAX_BYTES = 512 << 20
 _REQUIRED = ("subreddit", "date", "settings", "scraped_at", "api_requests", "submissions", "comments")
 
 
@@ -33,7 +38,9 @@ class _HashingWriter:
         self.size = 0
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+        # A lone surrogate (Reddit's JSON can carry one as \udXXX) has no UTF-8 form: it is written
+        # back as the same JSON escape, so the file parses to exactly what Reddit sent.
+        data = text.encode("utf-8", _JSON_ESCAPES)
         self.sha.update(data)
         self.size += len(data)
         self._handle.write(data)
@@ -47,7 +54,7 @@ def write_raw_file(path: Path, document: dict) -> WrittenFile:
         "submission_count": len(document["submissions"]),
         "comment_count": len(document["comments"]),
     }
-    with atomic_file(path, unique=False) as handle:
+    with atomic_file(path) as handle:
         sink = _HashingWriter(handle)
         _dump_compact(body, sink)
     return WrittenFile(path=path, size=sink.size, sha256=sink.sha.hexdigest())
@@ -97,6 +104,20 @@ def validate_raw_document(document: object, path: str | Path) -> dict:
     return document
 
 
+def max_raw_bytes() -> int:
+    """The largest raw or import file read: ${MAX_BYTES_VAR} (bytes), default 512 MiB."""
+    value = os.environ.get(MAX_BYTES_VAR, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_BYTES
+
+
+def size_problem(size: int) -> str | None:
+    """Why a file of `size` bytes is not read, or None."""
+    limit = max_raw_bytes()
+    if size > limit:
+        return f"is {size} bytes, over the {limit}-byte maximum (${MAX_BYTES_VAR}); not read"
+    return None
+
+
 _READ_BLOCK = 1 << 20
 _JSON_ESCAPES = "reddit_assets.json_escapes"
 
@@ -117,7 +138,7 @@ def _json_escapes(error: UnicodeEncodeError) -> tuple[str, int]:
 codecs.register_error(_JSON_ESCAPES, _json_escapes)
 
 
-def _ascii_json_text(handle, sha) -> str:
+def ascii_json_text(handle, sha) -> str:
     """The file's JSON text with every non-ASCII character escaped; hashes the bytes on the way.
 
     `json.loads(bytes)` holds the bytes, their decoded str and the parsed objects at once, and
@@ -143,12 +164,19 @@ def read_raw_file_hashed(path: Path) -> tuple[dict, str]:
     sha = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
-            text = _ascii_json_text(handle, sha)
+            problem = size_problem(os.fstat(handle.fileno()).st_size)
+            if problem:
+                raise RawFileError(path, problem)
+            text = ascii_json_text(handle, sha)
         document = json.loads(text)
     except FileNotFoundError:
         raise RawFileError(path, "does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RawFileError(path, f"truncated or corrupted, not valid JSON ({exc})") from None
+    except RecursionError:
+        raise RawFileError(path, "nested too deeply to be a raw file") from None
+    except OSError as exc:
+        raise RawFileError(path, f"cannot be read ({exc.strerror or exc})") from None
     return validate_raw_document(document, path), sha.hexdigest()
 
 

@@ -18,10 +18,12 @@ archive it without a Reddit request.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,10 +35,17 @@ import dagster as dg
 from reddit_assets.assets.declarations import RAW_SCRAPE
 from reddit_assets.assets.records import latest_materialization_metadata
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
-from reddit_assets.files.atomic import fsync_dir, sha256_file
-from reddit_assets.files.normalize import normalize
+from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
+from reddit_assets.files.normalize import BadItemError, normalize
 from reddit_assets.files.paths import raw_file_path
-from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, validate_raw_document, write_raw_file
+from reddit_assets.files.raw_file import (
+    RAW_FORMAT,
+    RawFileError,
+    ascii_json_text,
+    size_problem,
+    validate_raw_document,
+    write_raw_file,
+)
 from reddit_assets.migrate.urs_format import (
     URS_FORMAT,
     UrsFormatError,
@@ -59,6 +68,10 @@ class ImportProblem(ValueError):
 
 class Skipped(Exception):
     """A file that is known and deliberately not imported."""
+
+
+class ImportDiskError(OSError):
+    """The data directory cannot be written (full, read-only); the message names the path."""
 
 
 @dataclass(frozen=True)
@@ -124,27 +137,47 @@ def _ends_unfinished(text: str) -> bool:
     return depth > 0
 
 
-def load_json(path: Path) -> tuple[object, str]:
-    """(parsed JSON, SHA-256 of the bytes); ImportProblem says what is wrong."""
+def _read_text(path: Path) -> tuple[str, str, int]:
+    """(JSON text with non-ASCII escaped, SHA-256 of the bytes, size) of a regular file opened
+    without following a symlink, within the size maximum. The escaped text is what keeps a
+    big file's peak memory down (see `raw_file.ascii_json_text`)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Skipped("symbolic link: not followed, not read") from None
         raise ImportProblem(f"cannot be read ({exc.strerror})") from None
-    if not data.strip():
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Skipped("not a regular file: not read")
+        problem = size_problem(info.st_size)
+        if problem:
+            raise ImportProblem(problem)
+        sha = hashlib.sha256()
+        try:
+            text = ascii_json_text(handle, sha)
+        except UnicodeDecodeError as exc:
+            raise ImportProblem(f"not JSON: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise ImportProblem(f"cannot be read ({exc.strerror})") from None
+    return text, sha.hexdigest(), info.st_size
+
+
+def load_json(path: Path) -> tuple[object, str]:
+    """(parsed JSON, SHA-256 of the bytes); ImportProblem says what is wrong, quoting nothing of the file."""
+    text, sha256, size = _read_text(path)
+    if not text.strip():
         raise ImportProblem("empty file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportProblem(f"not JSON: not UTF-8 text (byte {exc.start})") from None
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         if _ends_unfinished(text):
-            raise ImportProblem(
-                f"truncated: the JSON stops inside an unfinished value after {len(data)} bytes"
-            ) from None
+            raise ImportProblem(f"truncated: the JSON stops inside an unfinished value after {size} bytes") from None
         raise ImportProblem(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    return parsed, hashlib.sha256(data).hexdigest()
+    except RecursionError:
+        raise ImportProblem("nested too deeply to be a scrape file") from None
+    return parsed, sha256
 
 
 def _parse_date(value: object) -> dt.date:
@@ -185,7 +218,8 @@ def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
     if isinstance(document, dict) and "format" in document:
         if document["format"] != RAW_FORMAT:
             raise ImportProblem(
-                f"unknown format {document['format']!r} (this version reads {RAW_FORMAT!r} and URS subreddit scrapes)"
+                f"unknown format: its 'format' tag is not {RAW_FORMAT!r} (this version reads that and URS "
+                "subreddit scrapes)"
             )
         return _ours(document, path)
     kind = urs_kind(document)
@@ -201,23 +235,46 @@ def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
         raise Skipped(f"URS {kind} scrape, not a subreddit scrape: nothing to import")
     if _URS_SIDE_FOLDERS & set(path.relative_to(root).parts[:-1]):
         raise Skipped("URS analytics or livestream output, not a subreddit scrape: nothing to import")
-    if isinstance(document, dict):
-        keys = ", ".join(sorted(map(str, document))[:8]) or "none"
-        raise ImportProblem(f"unknown format: no 'format' tag and not a URS subreddit scrape (top-level keys: {keys})")
+    if isinstance(document, dict):  # its keys are not listed: a file that is not ours may hold anything
+        raise ImportProblem("unknown format: no 'format' tag and not a URS subreddit scrape")
     raise ImportProblem(f"unknown format: the top level is a JSON {type(document).__name__}, not an object")
 
 
 # -- placing and recording ------------------------------------------------------------------
 
 
+def _hidden(rel: Path) -> bool:
+    return any(p.startswith(".") for p in rel.parts)
+
+
+def scan_folder(root: Path) -> tuple[list[Path], list[Outcome]]:
+    """(every regular `*.json` file under root, sorted; what was found and not followed).
+
+    Symbolic links (to files or folders) are reported and never followed, so nothing outside
+    `root` is read; hidden files and folders are left out.
+    """
+    found, refused = [], []
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(folder)
+        for name in list(dirnames):
+            path = here / name
+            if path.is_symlink() and not _hidden(path.relative_to(root)):
+                refused.append(Outcome(path, SKIPPED, "symbolic link to a folder: not followed"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
+        for name in filenames:
+            path = here / name
+            if path.suffix.lower() != ".json" or _hidden(path.relative_to(root)):
+                continue
+            if path.is_symlink():
+                refused.append(Outcome(path, SKIPPED, "symbolic link: not followed, not read"))
+            else:
+                found.append(path)
+    return sorted(found), sorted(refused, key=lambda o: o.source)
+
+
 def find_json_files(root: Path) -> list[Path]:
-    """Every `*.json` under root, sorted; hidden files and folders are left out."""
-    found = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if path.is_file() and path.suffix.lower() == ".json" and not any(p.startswith(".") for p in rel.parts):
-            found.append(path)
-    return sorted(found)
+    """Every regular `*.json` under root, sorted; links, hidden files and hidden folders are left out."""
+    return scan_folder(root)[0]
 
 
 @contextmanager
@@ -235,9 +292,12 @@ def _staging(data_dir: Path, dry_run: bool):
 
 
 def _place(staged: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
-    fsync_dir(target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        fsync_dir(target.parent)
+    except OSError as exc:
+        raise DiskWriteError(target, exc) from None
 
 
 def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date: dt.date, name: str) -> str:
@@ -283,6 +343,16 @@ class _Importer:
         self.configured = {name.lower(): name for name in config.names}
         self.claimed: dict[Path, Outcome] = {}
 
+    def guarded(self, path: Path) -> Outcome:
+        """`one(path)`, with any shape the checks did not foresee as this file's BAD line, so the
+        rest of the folder is still imported (the error's type only: nothing of the file is quoted)."""
+        try:
+            return self.one(path)
+        except DiskWriteError as exc:
+            raise ImportDiskError(str(exc)) from None  # the disk, not the file: stop and say so
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            return Outcome(path, BAD, f"cannot be read as a scrape file ({type(exc).__name__})")
+
     def one(self, path: Path) -> Outcome:
         try:
             parsed = parse_source(path, self.report.root, self.tz)
@@ -301,8 +371,8 @@ class _Importer:
             document["settings"] = dict(document["settings"], name=name)
         try:
             normalize(document)
-        except Exception as exc:  # any shape normalize cannot read is a bad file, whatever the error
-            return Outcome(path, BAD, f"its rows cannot be built: {type(exc).__name__}: {exc}")
+        except BadItemError as exc:
+            return Outcome(path, BAD, f"its rows cannot be built: {exc}")
 
         outcome = Outcome(
             path,
@@ -387,11 +457,12 @@ def import_directory(
     root, data_dir = Path(root), Path(data_dir)
     today = today or dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
     report = ImportReport(root=root, dry_run=dry_run, start_date=config.start_date)
-    files = find_json_files(root)  # listed before the staging folder exists, in case root holds data_dir
+    files, refused = scan_folder(root)  # listed before the staging folder exists, in case root holds data_dir
+    report.outcomes.extend(refused)
     with _staging(data_dir, dry_run) as staging:
         importer = _Importer(
             report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today
         )
         for path in files:
-            report.outcomes.append(importer.one(path))
+            report.outcomes.append(importer.guarded(path))
     return report

@@ -27,10 +27,14 @@ so converting the same file always gives the same document.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import time
 from zoneinfo import ZoneInfo
 
 from reddit_assets.config import CATEGORIES, CATEGORY_CODES, TIME_FILTERS, is_valid_subreddit_name
+from reddit_assets.files.item_checks import EARLIEST
+from reddit_assets.strict_yaml import short_repr
 
 URS_FORMAT = "urs/subreddit-scrape"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%m-%d-%Y %H:%M:%S")
@@ -73,8 +77,7 @@ def date_from_folder(name: str) -> dt.date | None:
     return None
 
 
-def parse_urs_time(value: object, tz: ZoneInfo, where: str) -> float:
-    """Epoch seconds from a URS time (text in `tz`, or already a number)."""
+def _epoch(value: object, tz: ZoneInfo) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
@@ -86,10 +89,22 @@ def parse_urs_time(value: object, tz: ZoneInfo, where: str) -> float:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            pass
-        else:
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).timestamp()
-    raise UrsFormatError(f"{where} {value!r} is not a time")
+            return None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).timestamp()
+    return None
+
+
+def parse_urs_time(value: object, tz: ZoneInfo, where: str) -> float:
+    """Epoch seconds from a URS time (text in `tz`, or already a number), within 2005 .. now + 1 day."""
+    try:
+        seconds = _epoch(value, tz)
+    except (OverflowError, ValueError):  # a year at the very edge of what datetime holds, shifted by tz
+        seconds = None
+    if seconds is None:
+        raise UrsFormatError(f"{where} {short_repr(value, 40)} is not a time")
+    if not (math.isfinite(seconds) and EARLIEST <= seconds <= time.time() + 86400):
+        raise UrsFormatError(f"{where} {short_repr(value, 40)} is outside 2005-01-01 .. now + 1 day")
+    return seconds
 
 
 def _settings(raw: dict, name: str) -> dict:
@@ -131,7 +146,10 @@ def _submission(item: object, index: int, tz: ZoneInfo) -> dict:
     original = {}
     for field in ("created_utc", "edited"):
         value = item.get(field)
-        if value is None or isinstance(value, bool) or isinstance(value, (int, float)):
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            parse_urs_time(value, tz, f"data[{index}].{field}")  # a number must be a time too
             continue
         out[field] = parse_urs_time(value, tz, f"data[{index}].{field}")
         original[field] = value

@@ -12,6 +12,7 @@ import praw
 import prawcore
 
 from reddit_assets.config import SubredditConfig
+from reddit_assets.partitions import utc_day_bounds
 from reddit_assets.reddit.serialize import raw_data
 
 # Reddit serves at most about 1000 items of any listing.
@@ -66,17 +67,12 @@ def _unavailable(name: str, exc: Exception) -> SubredditUnavailable:
     return SubredditUnavailable(f"r/{name} is {what} (HTTP 404)")
 
 
-def _day_bounds(day: dt.date) -> tuple[float, float]:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
-    return start, start + 86400
-
-
 def _collect_submissions(reddit: praw.Reddit, entry: SubredditConfig, past_day: dt.date | None, result: ScrapeResult):
     subreddit = reddit.subreddit(entry.name)
     if past_day is None:
         return list(_listing(subreddit, entry, entry.n_results))
     # A past day of `new`: page back until the listing passes the day's start.
-    start, end = _day_bounds(past_day)
+    start, end = utc_day_bounds(past_day)
     found, seen = [], 0
     result.reached_day_start = False
     for submission in subreddit.new(limit=LISTING_CAP):

@@ -261,10 +261,11 @@ def test_freshness_looks_at_every_date_partition_of_a_subreddit(monkeypatch, tmp
     assert len(partitions_def.get_partition_keys()) > 1000
     now = dt.datetime.now(dt.UTC)
     with dg.instance_for_test() as instance:
+        # In the order they happened: the event log's order is the order of materialization.
         for hours_ago, date in (
+            (40, dt.date(2025, 6, 1)),
             (30, TODAY - dt.timedelta(days=1)),
             (27, dt.date(2024, 1, 5)),
-            (40, dt.date(2025, 6, 1)),
         ):
             with freeze_time(now - dt.timedelta(hours=hours_ago)):
                 instance.report_runless_asset_event(

@@ -16,6 +16,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from reddit_assets.assets.daily_report import DAILY_REPORT
 from reddit_assets.config import load_config
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import write_raw_file
@@ -120,6 +121,8 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
             return all((data / "r2" / archive_object_key(day, name)).exists() for day, name in expected)
 
         _wait(lambda: loaded() and archived(), 300, "the loads and archives of the imported partitions", log)
+        # Once a day's partitions have settled, the sensor reports the day.
+        _wait(lambda: _reports(home, days) == {day: 2 for day in days}, 300, "both days' complete reports", log)
 
     assert reddit_server.stats()["requests"] == 0  # reprocessing never calls Reddit
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -130,9 +133,22 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
     assert launched >= {f"{day}|{name}" for day, name in expected}, [r.tags for r in runs]
 
 
+def _reports(home: Path, days: list[dt.date]) -> dict[dt.date, int]:
+    """day -> partitions_complete of its latest reddit/daily_report materialization."""
+    found = {}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for day in days:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=DAILY_REPORT, asset_partitions=[day.isoformat()]), limit=1
+            ).records
+            if records:
+                found[day] = records[0].asset_materialization.metadata["partitions_complete"].value
+    return found
+
+
 def _run_keys(run: dg.DagsterRun, partitions: dg.PartitionsDefinition) -> list[str]:
     """The partition keys a run covered: one key, or a range in the partitions' own order."""
-    if "dagster/partition" in run.tags:
+    if "dagster/partition" in run.tags:  # one key; a daily_report run's is a date
         return [run.tags["dagster/partition"]]
     key_range = dg.PartitionKeyRange(
         run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]

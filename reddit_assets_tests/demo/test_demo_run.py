@@ -14,11 +14,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from reddit_assets.assets.daily_report import DAILY_REPORT
 from reddit_assets.config import load_config
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets_demo.processes import free_port
+from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +70,7 @@ def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
             start_new_session=True,
         )
     try:
-        _wait_for_line(log, demo, READY, timeout=420)
+        _wait_for_line(log, demo, READY, timeout=600)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/asset-groups", timeout=30) as page:
             assert page.status == 200
 
@@ -83,6 +86,35 @@ def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
                 assert rows > 0, name
                 assert (data / "r2" / archive_object_key(today, name)).exists(), name
         assert _processes_with(f"REDDIT_ASSETS_DATA_DIR={data}")  # Dagster's processes, found by their environment
+
+        # The "where to look" block is the last thing on the screen, in plain text; Dagster's logs are in a file.
+        screen = log.read_text(errors="replace")
+        block = screen[screen.rindex("\n\n  Dagster UI:") :]
+        assert screen.endswith(f"{READY}\n"), screen[-2000:]
+        assert "\x1b[" not in screen and "will not be used" not in screen
+        assert len(screen.splitlines()) < 25, screen  # our lines only, not Dagster's
+        dagster_log = root / "dagster.log"
+        assert f"  Dagster's logs:  {dagster_log}\n" in block
+        assert "RUN_SUCCESS" in dagster_log.read_text() and "\x1b[" not in dagster_log.read_text()
+        summary = f"{today}: complete, {len(names)} of {len(names)} subreddit(s) scraped, loaded and archived"
+        assert f"exit 0: {summary}\n" in block
+
+        # Today's report is materialized, and `reddit-assets status` on the demo's state exits 0.
+        with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+            reports = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=DAILY_REPORT, asset_partitions=[today.isoformat()]), limit=1
+            ).records
+        assert reports and reports[0].asset_materialization.metadata["partitions_complete"].value == len(names)
+        status = subprocess.run(
+            [str(CLI), "status"],
+            cwd=REPO,
+            env=env | {"DAGSTER_HOME": str(root / "dagster_home"), "REDDIT_ASSETS_DATA_DIR": str(data)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.rstrip().endswith(summary)
 
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=90) == 0

@@ -7,6 +7,8 @@
 """
 
 import json
+import os
+import re
 import signal
 import subprocess
 import time
@@ -14,6 +16,7 @@ import time
 import pytest
 
 from reddit_assets.files.archive_zip import build_archive, verify_archive
+from reddit_assets.files.atomic import host_id
 from reddit_assets.files.normalize import normalize
 from reddit_assets.files.raw_file import read_raw_file, write_raw_file
 from reddit_assets_demo.generator import generate_subreddit
@@ -95,7 +98,8 @@ def test_scrape_killed_while_writing_leaves_no_half_file(monkeypatch, tmp_path, 
 
     assert final.read_bytes() == old_bytes  # the final name still holds the old, complete file
     leftovers = temp_files(data_dir(tmp_path))
-    assert leftovers == [tmp] and tmp.name == f".{name}.json.{child.pid}.tmp"
+    assert leftovers == [tmp]
+    assert re.fullmatch(rf"\.{name}\.json\.{re.escape(host_id())}\.{child.pid}\.[0-9a-f]{{16}}\.tmp", tmp.name)
     with pytest.raises(json.JSONDecodeError):
         json.loads(tmp.read_bytes())  # what the kill interrupted: a partial document
 
@@ -143,23 +147,29 @@ def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
     live = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([PYTHON, "-c", "pass"])
     dead.wait()
+    here = host_id()
     try:
-        live_tmp = final.with_name(f".somesub.json.{live.pid}.tmp")
-        dead_tmp = final.with_name(f".somesub.json.{dead.pid}.tmp")
-        dead_restore_tmp = final.with_name(f".somesub.json.{dead.pid}.0123abcd.tmp")  # archive.extract_raw's naming
-        other = final.with_name(f".othersub.json.{dead.pid}.tmp")
-        for path in (live_tmp, dead_tmp, dead_restore_tmp, other):
+        live_tmp = final.with_name(f".somesub.json.{here}.{live.pid}.0123456789abcdef.tmp")
+        dead_tmp = final.with_name(f".somesub.json.{here}.{dead.pid}.0123456789abcdef.tmp")
+        # Another pod on a shared volume: its PID means nothing here, only its age counts.
+        other_pod_fresh = final.with_name(f".somesub.json.other-pod.{dead.pid}.0123456789abcdef.tmp")
+        other_pod_old = final.with_name(f".somesub.json.other-pod.{dead.pid}.fedcba9876543210.tmp")
+        other = final.with_name(f".othersub.json.{here}.{dead.pid}.0123456789abcdef.tmp")
+        for path in (live_tmp, dead_tmp, other_pod_fresh, other_pod_old, other):
             path.write_bytes(b'{"half":')
+        week_ago = time.time() - 7 * 86400
+        os.utime(other_pod_old, (week_ago, week_ago))
         write_raw_file(final, synthetic_document("somesub", today(), 1, 1))
         assert live_tmp.exists()  # a live writer's file is never touched
-        assert not dead_tmp.exists() and not dead_restore_tmp.exists()
+        assert other_pod_fresh.exists()  # nor one another host may still be writing
+        assert not dead_tmp.exists() and not other_pod_old.exists()
         assert other.exists()  # another file's leftovers wait for that file's next write
         assert json.loads(final.read_bytes())["submission_count"] == 1
 
         # Archives are written the same way: a killed build's zip is removed by the next build.
         zip_path = tmp_path / "archives" / "somesub.zip"
         zip_path.parent.mkdir()
-        dead_zip_tmp = zip_path.with_name(f".somesub.zip.{dead.pid}.89abcdef.tmp")
+        dead_zip_tmp = zip_path.with_name(f".somesub.zip.{here}.{dead.pid}.89abcdef01234567.tmp")
         dead_zip_tmp.write_bytes(b"PK\x03\x04half")
         document = read_raw_file(final)
         build_archive(final, document, *normalize(document), zip_path)

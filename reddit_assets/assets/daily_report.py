@@ -1,0 +1,90 @@
+"""reddit/daily_report: per day, what every configured subreddit has scraped, loaded and archived."""
+
+import datetime as dt
+
+import dagster as dg
+
+from reddit_assets.assets.declarations import OWNERS
+from reddit_assets.config import AppConfig
+from reddit_assets.partitions import DATE_DIM
+from reddit_assets.report.branches import BRANCHES
+from reddit_assets.report.gather import gather
+from reddit_assets.report.picture import markdown_image, render_html, render_svg, status_line
+from reddit_assets.report.store import report_path, write_html
+from reddit_assets.report.text import render_markdown, summary_line
+from reddit_assets.report.today import today_for
+from reddit_assets.storage.database_resource import DatabaseResource
+from reddit_assets.storage.raw_files_resource import RawFilesResource
+
+DAILY_REPORT = dg.AssetKey(["reddit", "daily_report"])
+GRID_DAYS = 30
+
+# A day is reported again whenever any of its partitions changed, once nothing of it is
+# running or about to be requested. Missing partitions do not hold it back: a snapshot
+# category's past days stay missing for good, and the report says so.
+SETTLED = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested())
+    & ~dg.AutomationCondition.in_progress()
+).with_label("the day's partitions changed and have settled")
+
+
+def grid_dates(date: dt.date, start: dt.date, days: int = GRID_DAYS) -> list[dt.date]:
+    """The picture's days: `date` and the days before it, at most `days`, none before `start`."""
+    return [d for d in (date - dt.timedelta(days=n) for n in range(days - 1, -1, -1)) if d >= start]
+
+
+def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
+    by_date = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DATE_DIM)
+    deps = [dg.AssetDep(asset_key, partition_mapping=by_date) for branch in BRANCHES for asset_key in branch.assets]
+
+    @dg.asset(
+        key=DAILY_REPORT,
+        deps=deps,
+        partitions_def=partitions_def.get_partitions_def_for_dimension(DATE_DIM),
+        group_name="report",
+        kinds={"html", "svg"},
+        owners=OWNERS,
+        automation_condition=SETTLED,
+    )
+    def daily_report(
+        context: dg.AssetExecutionContext,
+        raw_files: RawFilesResource,
+        database: DatabaseResource,
+    ) -> dg.MaterializeResult:
+        """Per configured subreddit for one day: scraped (submissions, comments, API requests,
+        429 waits, late snapshot, reached_day_start), loaded (rows per table, compared with the
+        database), archived (object key, uploaded or kept locally, bytes), the checks' status,
+        and for a partition without data why: not run yet, failed (with the run), or cannot be
+        scraped any more. Metadata: the day's totals (one point per day in the plots), the table,
+        and a subreddit x day picture of the last 30 days; the same as an HTML page in
+        `<data_dir>/reports/`."""
+        date = dt.date.fromisoformat(context.partition_key)
+        store = database.store()
+        days = gather(
+            context.instance,
+            app_config,
+            grid_dates(date, app_config.start_date),
+            today=today_for(app_config),
+            row_counts=store.partition_counts,
+        )
+        day = days[-1]
+        page = write_html(report_path(raw_files.data_dir, date), render_html(days, [day]))
+        context.log.info(summary_line(day))
+        return dg.MaterializeResult(
+            metadata={
+                **day.totals(),
+                "subreddits": len(day.rows),
+                "complete": day.complete,
+                # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
+                "status": dg.MetadataValue.md(status_line(day)),
+                "picture": dg.MetadataValue.md(
+                    markdown_image(render_svg(days, titles=False), f"subreddit x day status, {days[0].date} to {date}")
+                ),
+                "report": dg.MetadataValue.md(render_markdown(day)),
+                "html": dg.MetadataValue.path(str(page)),
+            }
+        )
+
+    return daily_report
