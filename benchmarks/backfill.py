@@ -1,12 +1,16 @@
-"""Backfill overhead: a database-only reprocessing of DAYS x SUBREDDITS partitions through a real
+"""Backfill overhead: database-only reprocessing of DAYS x SUBREDDITS partitions through a real
 Dagster backfill (`dagster dev` webserver + daemon in a subprocess, launched over GraphQL)
 against a plain Python loop doing the same work (read raw file, normalize, replace_partition).
 
-Both load the same raw files into the same scratch PostgreSQL database; every pass replaces
-every partition (idempotent). One backfill (it takes minutes on 2 cores) runs between two
-loops, whose median is the baseline. The webserver's start-up is reported apart: it is
-paid once, not per backfill. The runs' own timings (queued, started, step) say where the
-backfill's time goes.
+Two instance storages, each its own `dagster dev`: the local SQLite instance (`dagster.yaml`,
+what `make demo` uses) and dagster-postgres (`deploy/dagster.yaml`, production, on a scratch
+database). Two sizes on each: 30 and 90 days x 20 subreddits (600 and 1,800 partitions).
+Both sides load the same raw files into the same scratch PostgreSQL tables; every pass
+replaces every partition (idempotent). The loop's baseline is the median of a loop run
+before and after the backfills. The webserver's start-up is reported apart: it is paid
+once, not per backfill. The runs' own timings (queued, started, step) say where the
+backfill's time goes. Dagster's event switches (`event_settings()`) are exported to
+`dagster dev`, as a deployment exports them to its daemon and webserver.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import Result, Row, Sizes, median, pg_url, scratch_postgres
+from benchmarks.common import PG_HOST, PG_PORT, PG_USER, Result, Row, Sizes, median, pg_url, scratch_postgres
 from reddit_assets.assets.raw_source import read_normalized
+from reddit_assets.automation.executors import event_settings
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.storage.tables import TableStore
@@ -35,14 +40,15 @@ NAME = "backfill"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 START = dt.date(2026, 10, 1)
-# The local instance `make demo` uses too (SQLite storage, 4 concurrent runs, no telemetry).
-INSTANCE_YAML = REPO_ROOT / "dagster.yaml"
+# The local instance `make demo` uses too (SQLite storage, 4 concurrent runs, no telemetry),
+# and the production one (dagster-postgres; DAGSTER_PG_* point it at a scratch database).
+INSTANCE_YAML = {"sqlite": REPO_ROOT / "dagster.yaml", "postgres": REPO_ROOT / "deploy" / "dagster.yaml"}
 
 
 @contextlib.contextmanager
-def _dagster_dev(env: dict[str, str], home: Path, log_path: Path):
+def _dagster_dev(env: dict[str, str], home: Path, log_path: Path, storage: str):
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text())
+    (home / "dagster.yaml").write_text(INSTANCE_YAML[storage].read_text())
     port = free_port()
     with open(log_path, "wb") as log:
         process = start_process_group(
@@ -102,10 +108,27 @@ def _run_timings(base_url: str, run_ids: list[str]) -> dict[str, float]:
     }
 
 
+def _backfill(base_url: str, keys: list[str], log_path: Path) -> tuple[float, dict, int]:
+    """(wall seconds from launch to completion, the runs' timings, runs launched)."""
+    t0, launched_at = time.perf_counter(), time.time()
+    backfill_id = launch_asset_backfill(base_url, ASSETS, keys, title="benchmark: database-only reprocessing")
+    status = _wait(base_url, backfill_id)
+    backfill_s = time.perf_counter() - t0
+    if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
+        lines = log_path.read_text(errors="replace").splitlines()
+        errors = [line[:400] for line in lines if "FAILURE" in line or "Error" in line or "error" in line]
+        raise RuntimeError(f"backfill ended {status['status']}:\n" + "\n".join(errors[:40]))
+    timings = _run_timings(base_url, [r["runId"] for r in status["runs"]])
+    timings["to_first_run"] = timings.pop("first_created") - launched_at
+    timings["after_last_run"] = launched_at + backfill_s - timings.pop("last_ended")
+    return backfill_s, timings, len(status["runs"])
+
+
 def run(sizes: Sizes) -> Result:
-    days, n_subreddits = (5, 4) if sizes.quick else (30, 20)
+    shapes = [(5, 4)] if sizes.quick else [(30, 20), (90, 20)]
+    n_subreddits = max(n for _, n in shapes)
     names = [f"bench{i:02d}" for i in range(n_subreddits)]
-    dates = [START + dt.timedelta(days=i) for i in range(days)]
+    all_dates = [START + dt.timedelta(days=i) for i in range(max(d for d, _ in shapes))]
     result = Result()
     with (
         tempfile.TemporaryDirectory(prefix="reddit-bench-backfill-") as tmp,
@@ -115,23 +138,23 @@ def run(sizes: Sizes) -> Result:
         data_dir = root / "data"
         config = root / "subreddits.yaml"
         config.write_text(yaml.safe_dump({"start_date": START.isoformat(), "subreddits": [{"name": n} for n in names]}))
+        sizes_of: dict[int, list[int]] = {}  # days -> [raw bytes, rows]
         raw_bytes = rows = 0
-        for day in dates:
+        for day in all_dates:
             for name in names:
                 document = generated_raw_document(
                     name, day, n_submissions=25, comments_per_submission=(0, 60), popular_threads=0
                 )
                 raw_bytes += write_raw_file(raw_file_path(data_dir, day, name), document).size
                 rows += len(document["submissions"]) + len(document["comments"])
-        keys = [f"{day.isoformat()}|{name}" for day in dates for name in names]
+            sizes_of[(day - START).days + 1] = [raw_bytes, rows]
         url = pg_url(database)
-
         store = TableStore(url)
         store.ensure_schema()
 
-        def loop() -> None:
-            for day in dates:
-                for name in names:
+        def loop(days: int, subs: int) -> None:
+            for day in all_dates[:days]:
+                for name in names[:subs]:
                     _header, submissions, comments, _sha = read_normalized(raw_file_path(data_dir, day, name))
                     store.replace_partition(day, name, submissions, comments)
 
@@ -145,49 +168,65 @@ def run(sizes: Sizes) -> Result:
             REDDIT_USER_AGENT="reddit_assets benchmark",
             REDDIT_OAUTH_URL="http://127.0.0.1:9",
             REDDIT_URL="http://127.0.0.1:9",
-        )  # never called
-        loop_times = [_timed(loop)]
-        t0 = time.perf_counter()
-        with _dagster_dev(env, root / "dagster_home", root / "dagster.log") as base_url:
-            startup = time.perf_counter() - t0
-            t0, launched_at = time.perf_counter(), time.time()
-            backfill_id = launch_asset_backfill(base_url, ASSETS, keys, title="benchmark: database-only reprocessing")
-            status = _wait(base_url, backfill_id)
-            backfill_s = time.perf_counter() - t0
-            if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
-                tail = (root / "dagster.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"backfill ended {status['status']}:\n{tail}")
-            timings = _run_timings(base_url, [r["runId"] for r in status["runs"]])
-            timings["to_first_run"] = timings.pop("first_created") - launched_at
-            timings["after_last_run"] = launched_at + backfill_s - timings.pop("last_ended")
-        loop_times.append(_timed(loop))
-        counts = [store.partition_counts(d, n) for d in dates[:1] for n in names[:1]]
+            **event_settings(os.environ),
+        )  # Reddit is never called
+        loop_times = {shape: [_timed(lambda shape=shape: loop(*shape))] for shape in shapes}
+        measured: dict[tuple[str, tuple[int, int]], tuple[float, dict, int]] = {}
+        startups = {}
+        for storage in ("sqlite", "postgres"):
+            with contextlib.ExitStack() as stack:
+                storage_env = dict(env)
+                if storage == "postgres":
+                    instance_db = stack.enter_context(scratch_postgres("reddit_bench_instance"))
+                    storage_env.update(
+                        DAGSTER_PG_HOST=PG_HOST,
+                        DAGSTER_PG_PORT=str(PG_PORT),
+                        DAGSTER_PG_USER=PG_USER,
+                        DAGSTER_PG_PASSWORD="",
+                        DAGSTER_PG_DB=instance_db,
+                    )
+                log_path = root / f"dagster-{storage}.log"
+                t0 = time.perf_counter()
+                base_url = stack.enter_context(_dagster_dev(storage_env, root / f"home-{storage}", log_path, storage))
+                startups[storage] = time.perf_counter() - t0
+                for days, subs in shapes:
+                    keys = [f"{day.isoformat()}|{name}" for day in all_dates[:days] for name in names[:subs]]
+                    measured[(storage, (days, subs))] = _backfill(base_url, keys, log_path)
+        for shape in shapes:
+            loop_times[shape].append(_timed(lambda shape=shape: loop(*shape)))
+        counts = store.partition_counts(all_dates[0], names[0])
         store.dispose()
-        if not all(s > 0 for s, _c in counts):
+        if not all(n > 0 for n in counts):
             raise RuntimeError("the loads left no rows")
 
-    loop_s = median(loop_times)
-    runs = len(status["runs"])
-    label = f"Backfill {days} d x {n_subreddits} subs ({rows:,} rows)"
-    result.rows.append(
-        Row(
-            label,
-            "wall s, backfill vs Python loop",
-            f"{backfill_s:.1f} s",
-            f"{loop_s:.1f} s",
-            backfill_s / loop_s,
-            "<= 2",
-            backfill_s / loop_s <= 2,
-            ratio_text=f"{backfill_s / loop_s:.2f}x",
+    for (storage, (days, subs)), (backfill_s, timings, runs) in measured.items():
+        loop_s = median(loop_times[(days, subs)])
+        label = f"Backfill {days} d x {subs} subs, {storage} instance ({sizes_of[days][1]:,} rows)"
+        ratio = backfill_s / loop_s
+        result.rows.append(
+            Row(
+                label,
+                "wall s, backfill vs Python loop",
+                f"{backfill_s:.1f} s",
+                f"{loop_s:.1f} s",
+                ratio,
+                "<= 2",
+                ratio <= 2,
+                ratio_text=f"{ratio:.2f}x",
+            )
         )
-    )
-    result.rows.append(Row(label, "runs launched by the backfill", str(runs), "-", None, "-", None))
+        result.notes.append(
+            f"{label}: {days * subs} partitions, {sizes_of[days][0] / 2**20:.1f} MiB of raw files; {runs} runs; "
+            f"loops {', '.join(f'{t:.1f}' for t in loop_times[(days, subs)])} s. Summed over the runs: queued "
+            f"{timings['queued']:.0f} s, running {timings['running']:.0f} s, of which inside the steps "
+            f"{timings['steps']:.0f} s (per run: {timings['running'] / max(1, runs):.1f} s running, "
+            f"{timings['steps'] / max(1, runs):.1f} s in steps); launch to first run created "
+            f"{timings['to_first_run']:.0f} s, last run ended to backfill completed {timings['after_last_run']:.0f} s"
+        )
     result.notes.append(
-        f"Backfill: {len(keys)} partitions, {raw_bytes / 2**20:.1f} MiB of raw files, {rows:,} rows; one backfill, "
-        f"{runs} runs; loops {', '.join(f'{t:.1f}' for t in loop_times)} s; `dagster dev` start-up (once) {startup:.1f} s. "
-        f"Summed over the runs: queued {timings['queued']:.0f} s, running {timings['running']:.0f} s, of which inside "
-        f"the steps {timings['steps']:.0f} s (per run: {timings['running'] / max(1, runs):.1f} s running, "
-        f"{timings['steps'] / max(1, runs):.1f} s in steps); launch to first run created {timings['to_first_run']:.0f} s, "
-        f"last run ended to backfill completed {timings['after_last_run']:.0f} s"
+        "Backfill: `dagster dev` start-up (once per instance) "
+        + ", ".join(f"{storage} {seconds:.1f} s" for storage, seconds in startups.items())
+        + "; Dagster event settings "
+        + ", ".join(f"{k}={v}" for k, v in event_settings(os.environ).items())
     )
     return result

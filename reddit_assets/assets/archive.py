@@ -5,6 +5,11 @@ from pathlib import Path
 import dagster as dg
 
 from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
+from reddit_assets.assets.partition_results import (
+    attach_partition_metadata,
+    mark_unfinished_partitions,
+    materialize_finished_partitions,
+)
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
 from reddit_assets.files.archive_zip import build_archive
@@ -44,28 +49,33 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         backfill_policy=dg.BackfillPolicy.single_run(),
         automation_condition=FOLLOW_RAW_SCRAPE if flags.create_archives_enabled else None,
     )
-    def r2_archive(
-        context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource
-    ) -> dg.MaterializeResult:
+    def r2_archive(context: dg.AssetExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource):
         """Zip of the raw file, Parquet copies of its rows and a manifest of counts and
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
         The local zip is deleted only after the upload is verified."""
         store = archive_store.store()
-        for key, date, name in partitions_of(context.partition_keys):
-            raw = load_raw_partition(raw_files, archive_store, date, name)
-            submissions, comments = raw.submissions, raw.comments
-            zip_path = raw_files.archive_path(date, name)
-            info = build_archive(raw.path, raw.header, submissions, comments, zip_path)
-            object_key = archive_object_key(date, name)
-            metadata = {
-                "object_key": object_key,
-                "bytes": info.size,
-                "sha256": info.sha256,
-                "submissions": submissions.num_rows,
-                "comments": comments.num_rows,
-                **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
-            }
-            context.add_asset_metadata(metadata, partition_key=key)
-        return dg.MaterializeResult()
+        done: dict[str, dict] = {}
+        partitions = partitions_of(context.partition_keys)
+        try:
+            for key, date, name in partitions:
+                raw = load_raw_partition(raw_files, archive_store, date, name)
+                submissions, comments = raw.submissions, raw.comments
+                zip_path = raw_files.archive_path(date, name)
+                info = build_archive(raw.path, raw.header, submissions, comments, zip_path)
+                object_key = archive_object_key(date, name)
+                done[key] = {
+                    "object_key": object_key,
+                    "bytes": info.size,
+                    "sha256": info.sha256,
+                    "submissions": submissions.num_rows,
+                    "comments": comments.num_rows,
+                    **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
+                }
+        except Exception:  # a failure halfway keeps (and reports) the archives finished before it
+            yield from materialize_finished_partitions(context, R2_ARCHIVE, done)
+            mark_unfinished_partitions(context, (R2_ARCHIVE,), [key for key, _, _ in partitions if key not in done])
+            raise
+        attach_partition_metadata(context, R2_ARCHIVE, done)
+        yield dg.MaterializeResult()
 
     return r2_archive

@@ -193,3 +193,26 @@ def test_a_run_failing_halfway_marks_exactly_the_unfinished_partitions_failed(
         engine.dispose()
         expected = sum(normalize(d["document"])[1].num_rows for d in documents.values())
         assert tuple(total) == (expected, expected)
+
+
+def test_an_archive_run_failing_halfway_keeps_the_archives_it_finished(defs, tmp_path):
+    R2_ARCHIVE = dg.AssetKey(["reddit", "r2_archive"])
+    documents = _write_raw_files(tmp_path / "data")
+    broken = KEYS[2]
+    documents[broken]["path"].write_text('{"truncated": ')
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("upload_only_job").execute_in_process(
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+            raise_on_error=False,
+        )
+        assert not result.success
+        failed, materialized = _failed_and_materialized(instance, R2_ARCHIVE)
+        assert (materialized, failed) == (set(KEYS[:2]), set(KEYS[2:]))
+        store = tmp_path / "data" / "r2" / "daily_scrapes" / NAME
+        for key in KEYS[:2]:
+            day = key.split("|")[0]
+            recorded = _metadata(instance, R2_ARCHIVE, key)
+            assert recorded["uploaded"] is True and recorded["object_key"].endswith(f"{NAME}_{day}.zip")
+            assert hashlib.sha256((store / day / f"{NAME}_{day}.zip").read_bytes()).hexdigest() == recorded["sha256"]
+        assert sorted(p.name for p in store.iterdir()) == [key.split("|")[0] for key in KEYS[:2]]
