@@ -13,6 +13,9 @@ archive it without a Reddit request.
   automation sensor never acts on an event older than the partition, so the load would
   silently never happen. Re-running the import after configuring it records it then.
 - Each bad file is reported with its reason; the good ones are imported regardless.
+- Materializations are looked up and written in batches (a year of 100 subreddits is
+  36,500 files). If the import stops halfway, files placed since the last batch are
+  recorded by running it again: they are then "already present" and not yet recorded.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from reddit_assets.assets.declarations import RAW_SCRAPE
-from reddit_assets.assets.records import latest_materialization_metadata
+from reddit_assets.assets.records import (
+    BATCH_SIZE,
+    latest_materialization_metadata_by_partition,
+    report_materializations,
+)
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
 from reddit_assets.files.atomic import fsync_dir, sha256_file
 from reddit_assets.files.normalize import normalize
@@ -240,29 +247,35 @@ def _place(staged: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date: dt.date, name: str) -> str:
-    """A runless reddit/raw_scrape materialization for the partition, unless its latest one
-    already has this SHA-256."""
-    key = partition_key(date, name)
-    if latest_materialization_metadata(instance, RAW_SCRAPE, key).get("sha256") == outcome.sha256:
-        return "already recorded"
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            asset_key=RAW_SCRAPE,
-            partition=key,
-            description=f"imported by `reddit-assets import` from {outcome.source.name}",
-            metadata={
-                "imported_from": str(outcome.source.resolve()),
-                "source_format": outcome.source_format,
-                "submissions": outcome.submissions,
-                "comments": outcome.comments,
-                "sha256": outcome.sha256,
-                "bytes": outcome.size,
-                "path": dg.MetadataValue.path(str(outcome.raw_path)),
-            },
-        )
+def _materialization(outcome: Outcome) -> dg.AssetMaterialization:
+    return dg.AssetMaterialization(
+        asset_key=RAW_SCRAPE,
+        partition=outcome.partition,
+        description=f"imported by `reddit-assets import` from {outcome.source.name}",
+        metadata={
+            "imported_from": str(outcome.source.resolve()),
+            "source_format": outcome.source_format,
+            "submissions": outcome.submissions,
+            "comments": outcome.comments,
+            "sha256": outcome.sha256,
+            "bytes": outcome.size,
+            "path": dg.MetadataValue.path(str(outcome.raw_path)),
+        },
     )
-    return "recorded"
+
+
+def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome]) -> None:
+    """A runless reddit/raw_scrape materialization for each outcome's partition, unless its
+    latest one already has this SHA-256; sets each outcome's `recorded`.
+
+    Looked up and written in batches (records.BATCH_SIZE per query and per transaction).
+    """
+    latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, [o.partition for o in outcomes])
+    new = [o for o in outcomes if latest.get(o.partition, {}).get("sha256") != o.sha256]
+    report_materializations(instance, [_materialization(o) for o in new])
+    written = {id(o) for o in new}
+    for outcome in outcomes:
+        outcome.recorded = "recorded" if id(outcome) in written else "already recorded"
 
 
 class _Importer:
@@ -282,6 +295,8 @@ class _Importer:
         self.instance, self.overwrite, self.tz, self.today = instance, overwrite, tz, today
         self.configured = {name.lower(): name for name in config.names}
         self.claimed: dict[Path, Outcome] = {}
+        self.to_record: list[Outcome] = []  # placed, waiting for the next batch write
+        self.same_as_first: list[tuple[Outcome, Outcome]] = []  # (duplicate, the first file it repeats)
 
     def one(self, path: Path) -> Outcome:
         try:
@@ -327,12 +342,25 @@ class _Importer:
         elif parsed.date < self.config.start_date:
             self.report.before_start.append(path)
         elif first is not outcome:
-            outcome.recorded = first.recorded  # the first file with this content recorded it
+            self.same_as_first.append((outcome, first))  # the first file with this content records it
         elif self.report.dry_run:
             outcome.recorded = "would be recorded"
         else:
-            outcome.recorded = record_materialization(self.instance, outcome, parsed.date, name)
+            self.to_record.append(outcome)
+            if len(self.to_record) >= BATCH_SIZE:
+                self.record()
         return outcome
+
+    def record(self) -> None:
+        """Record the placed files waiting for it (one batch)."""
+        if self.to_record:
+            record_materializations(self.instance, self.to_record)
+            self.to_record = []
+
+    def finish(self) -> None:
+        self.record()
+        for duplicate, first in self.same_as_first:
+            duplicate.recorded = first.recorded
 
     def _place(self, outcome: Outcome, staged: Path, first: Outcome) -> bool:
         """Set the outcome's status; move the staged file into place if it should be. Moved?"""
@@ -394,4 +422,5 @@ def import_directory(
         )
         for path in files:
             report.outcomes.append(importer.one(path))
+        importer.finish()
     return report
