@@ -47,8 +47,8 @@ def write_sources(root: Path, days: int, names: list[str]) -> int:
     return total
 
 
-def write_config(path: Path, names: list[str]) -> Path:
-    path.write_text(yaml.safe_dump({"start_date": START.isoformat(), "subreddits": [{"name": n} for n in names]}))
+def write_config(path: Path, names: list[str], start: dt.date = START) -> Path:
+    path.write_text(yaml.safe_dump({"start_date": start.isoformat(), "subreddits": [{"name": n} for n in names]}))
     return path
 
 
