@@ -1,8 +1,10 @@
 """Per-partition asset checks: the raw file, the table rows and the archive are what
 their materializations say they are.
 
-A run over a range of partitions (a batched backfill) checks every partition in it and
-reports one result that fails if any partition fails, naming those partitions.
+Each check records one result per partition it examined (`partition_check_evaluations`),
+in a run over a range of partitions (a batched backfill) as in a one-partition run.
+The row check does not read the raw files again: the load recorded the raw file's row
+counts and size, and the check compares them with the rows it counts in the database.
 """
 
 import tempfile
@@ -10,9 +12,18 @@ from pathlib import Path
 
 import dagster as dg
 
-from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, RAW_SCRAPE, SUBMISSIONS
-from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.assets.records import latest_materialization_metadata
+from reddit_assets.assets.declarations import (
+    COMMENTS,
+    R2_ARCHIVE,
+    RAW_SCRAPE,
+    SUBMISSIONS,
+)
+from reddit_assets.assets.partition_results import (
+    Materialization,
+    PartitionCheck,
+    latest_materializations,
+    partition_check_evaluations,
+)
 from reddit_assets.files.archive_zip import ArchiveError, verify_archive
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.paths import archive_object_key
@@ -22,50 +33,84 @@ from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.database_resource import DatabaseResource
 from reddit_assets.storage.objects import ObjectStoreError
 from reddit_assets.storage.raw_files_resource import RawFilesResource
+from reddit_assets.storage.tables import PartitionCounts
 
-_MAX_LISTED = 20
-
-
-def _result(problems: dict[str, str], checked: int, metadata: dict, **kwargs) -> dg.AssetCheckResult:
-    """One result over the checked partitions; `problems` maps partition key -> what is wrong."""
-    listed = [f"{key}: {problem}" for key, problem in list(problems.items())[:_MAX_LISTED]]
-    if len(problems) > _MAX_LISTED:
-        listed.append(f"... and {len(problems) - _MAX_LISTED} more")
-    return dg.AssetCheckResult(
-        passed=not problems,
-        description="; ".join(listed) or None,
-        metadata={
-            "partitions_checked": checked,
-            "partitions_failing": len(problems),
-            **(metadata if checked == 1 else {}),
-        },
-        **kwargs,
-    )
+RAW_FILE_CHECK = dg.AssetCheckKey(RAW_SCRAPE, "raw_file_matches_counts")
+ROW_CHECKS = {
+    SUBMISSIONS: dg.AssetCheckKey(SUBMISSIONS, "rows_match_raw_file"),
+    COMMENTS: dg.AssetCheckKey(COMMENTS, "rows_match_raw_file"),
+}
+ARCHIVE_CHECK = dg.AssetCheckKey(R2_ARCHIVE, "archive_matches_manifest")
 
 
-def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+def _examined(context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey):
+    """The run's partitions as (key, date, subreddit), and their latest materializations of `asset_key`."""
+    partitions = partitions_of(context.op_execution_context.partition_keys)
+    found = latest_materializations(context.instance, asset_key, [k for k, _, _ in partitions])
+    return partitions, found
+
+
+def rows_check(
+    key: str,
+    column: str,
+    raw_path: Path,
+    loaded: Materialization | None,
+    counts: PartitionCounts,
+) -> PartitionCheck:
+    """The partition's rows in one table against what its load recorded from the raw file."""
+    found = getattr(counts, column)
+    metadata = {"rows_in_database": found, "duplicate_ids": counts.duplicate_ids}
+    if loaded is None or "rows" not in loaded.metadata:
+        return PartitionCheck(key, False, "no load of this partition is recorded", metadata)
+    expected = loaded.metadata["rows"]
+    metadata["rows_in_raw_file"] = expected
+    problems = []
+    if found != expected or counts.duplicate_ids:
+        problems.append(
+            f"{found} rows in the database, {expected} in the raw file, {counts.duplicate_ids} duplicate ids"
+        )
+    try:
+        size = raw_path.stat().st_size
+    except OSError as exc:
+        problems.append(f"cannot compare: the raw file is gone ({exc.strerror}: {raw_path})")
+    else:
+        if loaded.metadata.get("raw_bytes", size) != size:
+            problems.append(
+                f"the raw file changed since it was loaded ({size} bytes, {loaded.metadata['raw_bytes']} loaded)"
+            )
+    return PartitionCheck(key, not problems, "; ".join(problems) or None, metadata)
+
+
+def build_checks(
+    partitions_def: dg.PartitionsDefinition,
+) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=RAW_SCRAPE, partitions_def=partitions_def, name="raw_file_matches_counts")
-    def raw_file_matches_counts(
-        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource
-    ) -> dg.AssetCheckResult:
+    def raw_file_matches_counts(context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource):
         """The raw file parses, holds as many items as it records, and has the SHA-256 its
         materialization recorded."""
-        problems, metadata = {}, {}
-        partitions = partitions_of(context.op_execution_context.partition_keys)
+        partitions, scraped = _examined(context, RAW_SCRAPE)
+        results = []
         for key, date, name in partitions:
             try:
                 document, sha256 = read_raw_file_hashed(raw_files.raw_path(date, name))
             except RawFileError as exc:
-                problems[key] = str(exc)
+                results.append(PartitionCheck(key, False, str(exc)))
                 continue
-            if latest_materialization_metadata(context.instance, RAW_SCRAPE, key).get("sha256", sha256) != sha256:
-                problems[key] = "the raw file changed since it was materialized"
-            metadata = {
-                "submissions": document["submission_count"],
-                "comments": document["comment_count"],
-                "sha256": sha256,
-            }
-        return _result(problems, len(partitions), metadata)
+            recorded = scraped[key].metadata.get("sha256", sha256) if key in scraped else sha256
+            changed = recorded != sha256
+            results.append(
+                PartitionCheck(
+                    key,
+                    not changed,
+                    "the raw file changed since it was materialized" if changed else None,
+                    {
+                        "submissions": document["submission_count"],
+                        "comments": document["comment_count"],
+                        "sha256": sha256,
+                    },
+                )
+            )
+        yield from partition_check_evaluations(context, RAW_FILE_CHECK, results, scraped)
 
     @dg.multi_asset_check(
         specs=[
@@ -75,49 +120,41 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
         name="rows_match_raw_file",
     )
     def rows_match_raw_file(
-        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, database: DatabaseResource
+        context: dg.AssetCheckExecutionContext,
+        raw_files: RawFilesResource,
+        database: DatabaseResource,
     ):
-        """The partition's rows equal the raw file's (distinct ids), with no duplicate ids."""
-        store = database.store()
-        problems = {SUBMISSIONS: {}, COMMENTS: {}}
-        metadata = {SUBMISSIONS: {}, COMMENTS: {}}
+        """The partition's rows equal what its load read from the raw file (distinct ids), with
+        no duplicate ids, and the raw file is still the one loaded (same size)."""
         partitions = partitions_of(context.op_execution_context.partition_keys)
-        for key, date, name in partitions:
-            try:
-                _, submissions, comments, _ = read_normalized(raw_files.raw_path(date, name))
-            except RawFileError as exc:
-                for asset_key in (SUBMISSIONS, COMMENTS):
-                    problems[asset_key][key] = f"cannot compare: {exc}"
-                continue
-            expected = [submissions.num_rows, comments.num_rows]
-            found = store.partition_counts(date, name)
-            duplicates = store.duplicate_ids(date, name)
-            for asset_key, want, got in zip((SUBMISSIONS, COMMENTS), expected, found):
-                if want != got or duplicates:
-                    problems[asset_key][key] = (
-                        f"{got} rows in the database, {want} in the raw file, {duplicates} duplicate ids"
-                    )
-                metadata[asset_key] = {"rows_in_database": got, "rows_in_raw_file": want, "duplicate_ids": duplicates}
-        for asset_key in (SUBMISSIONS, COMMENTS):
-            yield _result(
-                problems[asset_key],
-                len(partitions),
-                metadata[asset_key],
-                asset_key=asset_key,
-                check_name="rows_match_raw_file",
-            )
+        counts = database.store().partitions_counts([(date, name) for _, date, name in partitions])
+        for asset_key, column in ((SUBMISSIONS, "submissions"), (COMMENTS, "comments")):
+            _, loaded = _examined(context, asset_key)
+            results = [
+                rows_check(
+                    key,
+                    column,
+                    raw_files.raw_path(date, name),
+                    loaded.get(key),
+                    counts[(date, name)],
+                )
+                for key, date, name in partitions
+            ]
+            yield from partition_check_evaluations(context, ROW_CHECKS[asset_key], results, loaded)
 
     @dg.asset_check(asset=R2_ARCHIVE, partitions_def=partitions_def, name="archive_matches_manifest")
     def archive_matches_manifest(
-        context: dg.AssetCheckExecutionContext, raw_files: RawFilesResource, archive_store: ArchiveStoreResource
-    ) -> dg.AssetCheckResult:
+        context: dg.AssetCheckExecutionContext,
+        raw_files: RawFilesResource,
+        archive_store: ArchiveStoreResource,
+    ):
         """The stored archive has the SHA-256 its materialization recorded, and every member
         matches the manifest inside it."""
         store = archive_store.store()
-        problems, metadata = {}, {}
-        partitions = partitions_of(context.op_execution_context.partition_keys)
+        partitions, archived = _examined(context, R2_ARCHIVE)
+        results = []
         for key, date, name in partitions:
-            recorded = latest_materialization_metadata(context.instance, R2_ARCHIVE, key)
+            recorded = archived[key].metadata if key in archived else {}
             with tempfile.TemporaryDirectory(prefix="reddit-assets-check-") as tmp:
                 try:
                     if recorded.get("uploaded", True):
@@ -127,14 +164,12 @@ def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecks
                         zip_path = raw_files.archive_path(date, name)
                     sha256 = sha256_file(zip_path)
                 except (ObjectStoreError, ArchiveError, OSError) as exc:
-                    problems[key] = f"archive unreadable: {exc}"
+                    results.append(PartitionCheck(key, False, f"archive unreadable: {exc}"))
                     continue
                 found = verify_archive(zip_path)
             if recorded.get("sha256") not in (None, sha256):
                 found.append(f"SHA-256 {sha256} differs from the materialization's {recorded['sha256']}")
-            if found:
-                problems[key] = "; ".join(found)
-            metadata = {"sha256": sha256}
-        return _result(problems, len(partitions), metadata)
+            results.append(PartitionCheck(key, not found, "; ".join(found) or None, {"sha256": sha256}))
+        yield from partition_check_evaluations(context, ARCHIVE_CHECK, results, archived)
 
     return [raw_file_matches_counts, rows_match_raw_file, archive_matches_manifest]

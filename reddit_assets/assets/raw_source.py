@@ -51,6 +51,7 @@ class RawSource:
     comments: pa.Table
     path: Path
     sha256: str
+    size: int  # bytes of the raw file read
     restored_from: str | None
 
 
@@ -85,4 +86,4 @@ def load_raw_partition(raw_files: RawFilesResource, archive_store, date: dt.date
         header, submissions, comments, sha256 = read_normalized(raw_path)
     except RawFileError as exc:
         raise dg.Failure(f"partition {date}|{name}: {exc}", allow_retries=False) from None
-    return RawSource(header, submissions, comments, raw_path, sha256, restored_from)
+    return RawSource(header, submissions, comments, raw_path, sha256, raw_path.stat().st_size, restored_from)

@@ -17,6 +17,29 @@ from collections.abc import Mapping
 import dagster as dg
 
 EXECUTOR_VAR = "REDDIT_ASSETS_EXECUTOR"
+
+# Dagster's own switches for runs over many partitions (read in Dagster 1.13's code; both
+# are read from the environment of the process that writes the events, at each write):
+# - DAGSTER_EVENT_BATCH_SIZE: a run's materializations of one asset over its partitions are
+#   written with store_event_batch, which dagster-postgres turns into one INSERT (SQLite
+#   still writes them one by one). 0, Dagster's default, writes every event alone.
+# - DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: the process that creates a run (the
+#   daemon for backfills, the webserver or CLI for launches) writes one planned event per
+#   asset for the run's partitions instead of one per partition. Dagster reads failed
+#   partitions from per-partition planned events only, so a failing range run writes them
+#   for its unfinished partitions itself (assets/partition_results.py); partitions of a range
+#   run no longer show "in progress" while it runs.
+# Set by default where our code loads (code server, run workers, step processes); processes
+# that never load our definitions (`dagster-daemon`, `dagster-webserver`) need them in their
+# environment: `event_settings()` is what to export there (deploy docs, make demo, benchmarks).
+EVENT_SETTINGS = {"DAGSTER_EVENT_BATCH_SIZE": "1000", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+
+
+def event_settings(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Dagster's event-writing switches: ours, unless the environment already sets them."""
+    return {name: env.get(name, value) for name, value in EVENT_SETTINGS.items()}
+
+
 BROKER_VAR = "CELERY_BROKER_URL"
 BACKEND_VAR = "CELERY_BACKEND_URL"
 
@@ -37,7 +60,13 @@ PRELOADED_MULTIPROCESS = dg.multiprocess_executor.configured(
 
 
 def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition:
-    """The preloaded multiprocess executor unless REDDIT_ASSETS_EXECUTOR names another."""
+    """The preloaded multiprocess executor unless REDDIT_ASSETS_EXECUTOR names another.
+
+    Also puts Dagster's event-writing switches (`EVENT_SETTINGS`) into this process's
+    environment, where it does not set them itself, for the runs it executes.
+    """
+    if env is os.environ:
+        os.environ.update(event_settings())
     choice = (env.get(EXECUTOR_VAR) or "").strip().lower()
     if choice in ("", "default"):
         return PRELOADED_MULTIPROCESS

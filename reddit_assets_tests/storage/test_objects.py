@@ -24,7 +24,7 @@ from reddit_assets.storage.objects import (
     UploadVerificationError,
     check_key,
 )
-from reddit_assets_tests.storage.test_archive import DATE, SUBREDDIT, make_archive
+from reddit_assets_tests.files.test_archive_zip import DATE, SUBREDDIT, make_archive
 
 KEY = archive_object_key(DATE, SUBREDDIT)
 PREFIX = f"daily_scrapes/{SUBREDDIT}/"

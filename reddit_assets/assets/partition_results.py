@@ -1,0 +1,194 @@
+"""Per-partition results of a run over a range of partitions (a batched backfill).
+
+Dagster 1.13 records a check result against a partition only when the run has exactly
+one partition key, and its public per-partition metadata call re-lists the run's keys on
+every call. These helpers give range runs what single-partition runs get:
+
+- `partition_check_evaluations`: one check evaluation per examined partition, each aimed
+  at that partition's materialization, so the check's Partitions tab shows Passed/Failed
+  per partition (and the planned evaluations of a range run never end up "Skipped").
+- `attach_partition_metadata`: every partition's materialization metadata in one step.
+- `materialize_finished_partitions`: when a range run fails halfway, materializations
+  for the partitions it finished (the rest show failed; see `mark_unfinished_partitions`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluation,
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.events import (
+    AssetMaterializationPlannedData,
+    DagsterEvent,
+    DagsterEventBatchMetadata,
+    generate_event_batch_id,
+)
+from dagster._core.execution.context.metadata_logging import (
+    AssetMetadataHandle,
+    OutputMetadataAccumulator,
+)
+
+BACKFILL_TAG = "dagster/backfill"
+
+
+@dataclass(frozen=True)
+class PartitionCheck:
+    """What one check found for one partition."""
+
+    partition: str
+    passed: bool
+    description: str | None = None
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """A partition's materialization as the instance stored it."""
+
+    storage_id: int
+    run_id: str
+    timestamp: float
+    metadata: Mapping[str, object]
+
+
+def _materialization(record: dg.EventLogRecord) -> Materialization:
+    event = record.asset_materialization
+    return Materialization(
+        record.storage_id,
+        record.run_id,
+        record.timestamp,
+        {k: v.value for k, v in event.metadata.items()},
+    )
+
+
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Iterable[str]
+) -> dict[str, Materialization]:
+    """The latest materialization of each partition that has one, newest first in pages: for
+    the partitions a run has just materialized, the first page holds them all.
+
+    Read from the instance's asset index, whose storage ids are the ones check results must
+    aim at (a SQLite instance numbers a run's own event log differently).
+    """
+    wanted = set(map(str, partitions))
+    found: dict[str, Materialization] = {}
+    cursor = None
+    while wanted - found.keys():
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - found.keys())),
+            limit=max(100, len(wanted - found.keys())),
+            cursor=cursor,
+        )
+        for record in page.records:
+            found.setdefault(record.partition_key, _materialization(record))
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
+
+
+def partition_check_evaluations(
+    context: dg.AssetCheckExecutionContext,
+    check_key: dg.AssetCheckKey,
+    results: Iterable[PartitionCheck],
+    materializations: Mapping[str, Materialization],
+) -> Iterator[AssetCheckEvaluation | dg.Output]:
+    """What a check op yields for a range of partitions: one evaluation per examined partition,
+    aimed at that partition's materialization (so the UI counts it as the partition's current
+    result, as for a one-partition run), then the check's output."""
+    for result in results:
+        target = materializations.get(result.partition)
+        yield AssetCheckEvaluation(
+            asset_key=check_key.asset_key,
+            check_name=check_key.name,
+            passed=result.passed,
+            metadata=dict(result.metadata),
+            description=result.description,
+            target_materialization_data=(
+                AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
+                )
+                if target
+                else None
+            ),
+            blocking=False,
+            partition=result.partition,
+        )
+    # The op's output for this check (what AssetCheckResult would yield besides its evaluation).
+    yield dg.Output(
+        None, output_name=context.op_execution_context.assets_def.get_output_name_for_asset_check_key(check_key)
+    )
+
+
+def _step_context(context: dg.AssetExecutionContext):
+    return context.op_execution_context._step_execution_context
+
+
+def attach_partition_metadata(
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    metadata: Mapping[str, Mapping[str, object]],
+) -> None:
+    """Metadata for each partition's materialization, as `add_asset_metadata(..., partition_key=)`
+    would record it, but in one update: that call re-lists the run's partition keys and copies
+    everything recorded so far on each call (quadratic over a range run). The keys are the
+    run's own (`context.partition_keys`), so its per-call check has nothing to add.
+    """
+    step = _step_context(context)
+    accumulator = step._metadata_accumulator
+    merged = dict(accumulator.per_output_metadata)
+    for partition, values in metadata.items():
+        handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
+        merged[handle] = {**merged.get(handle, {}), **values}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+
+
+def materialize_finished_partitions(
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    metadata: Mapping[str, Mapping[str, object]],
+) -> Iterator[dg.AssetMaterialization]:
+    """Materializations of the partitions a failing range run finished (their rows are committed),
+    tagged with the run's backfill like Dagster's own, so the backfill counts them done."""
+    backfill = context.run.tags.get(BACKFILL_TAG)
+    tags = {BACKFILL_TAG: backfill} if backfill else None
+    for partition, values in metadata.items():
+        yield dg.AssetMaterialization(asset_key=asset_key, partition=partition, metadata=dict(values), tags=tags)
+
+
+def mark_unfinished_partitions(
+    context: dg.AssetExecutionContext,
+    asset_keys: Iterable[dg.AssetKey],
+    partitions: Iterable[str],
+) -> None:
+    """Record a planned materialization per unfinished partition of a failing run.
+
+    Dagster shows a partition failed when its latest planned materialization belongs to a
+    failed run and has no materialization after it. With
+    DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS a range run gets one planned event
+    for all its partitions, which that rule never reads; these per-partition events make
+    exactly the unfinished partitions show failed once the run fails. Written as one batch.
+    """
+    events = [
+        DagsterEvent.build_asset_materialization_planned_event(
+            context.run.job_name,
+            _step_context(context).step.key,
+            AssetMaterializationPlannedData(asset_key, partition=partition),
+        )
+        for asset_key in asset_keys
+        for partition in partitions
+    ]
+    batch_id = generate_event_batch_id()
+    for i, event in enumerate(events):
+        context.instance.report_dagster_event(
+            event,
+            context.run.run_id,
+            logging.DEBUG,
+            batch_metadata=DagsterEventBatchMetadata(batch_id, i == len(events) - 1),
+        )

@@ -1,0 +1,195 @@
+"""Runs over a range of partitions (what a batched backfill launches) record what one-partition
+runs record: a materialization with its own metadata per partition, a check result per
+partition, and, when the run fails halfway, exactly the unfinished partitions as failed.
+
+In-process runs on a real SQLite instance and SQLite tables; no server, no Reddit."""
+
+import datetime as dt
+import hashlib
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from reddit_assets.files.normalize import normalize
+from reddit_assets.files.paths import raw_file_path
+from reddit_assets.files.raw_file import write_raw_file
+from reddit_assets_demo.raw_documents import generated_raw_document
+from reddit_assets_tests.harness import configure
+
+START = dt.date(2026, 10, 1)
+DAYS = 6
+NAME = "ranged"
+SUBMISSIONS = dg.AssetKey(["reddit", "submissions"])
+COMMENTS = dg.AssetKey(["reddit", "comments"])
+KEYS = [f"{START + dt.timedelta(days=i)}|{NAME}" for i in range(DAYS)]
+SUBSET_PLANNED = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+
+
+def _write_raw_files(data_dir, plant_duplicate: str | None = None) -> dict[str, dict]:
+    """One generated raw file per partition; for `plant_duplicate`, a comment reuses a submission's id."""
+    documents = {}
+    for key in KEYS:
+        day = dt.date.fromisoformat(key.split("|")[0])
+        document = generated_raw_document(NAME, day, n_submissions=4, comments_per_submission=(1, 5), popular_threads=0)
+        if key == plant_duplicate:
+            document["comments"][0]["id"] = document["submissions"][0]["id"]
+        path = raw_file_path(data_dir, day, NAME)
+        write_raw_file(path, document)
+        documents[key] = {"path": path, "document": document}
+    return documents
+
+
+@pytest.fixture
+def defs(monkeypatch, tmp_path):
+    return configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url="http://127.0.0.1:9",  # never called: loads read raw files only
+        subreddits=[{"name": NAME, "category": "new"}],
+        start_date=START.isoformat(),
+    )
+
+
+def _run_range(defs, instance, first: str = KEYS[0], last: str = KEYS[-1]) -> dg.ExecuteInProcessResult:
+    """database_only_job over first..last as one run, tagged as a backfill's batched run is."""
+    return defs.resolve_job_def("database_only_job").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=False,
+    )
+
+
+def _check_status(instance, asset_key: dg.AssetKey) -> dict[str, str]:
+    """partition -> status of the latest rows_match_raw_file execution, as the UI reads it."""
+    key = dg.AssetCheckKey(asset_key, "rows_match_raw_file")
+    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1000)
+    latest: dict[str, str] = {}
+    for record in records:  # newest first
+        latest.setdefault(record.partition, record.status.value)
+    return latest
+
+
+def _failed_and_materialized(instance, asset_key: dg.AssetKey) -> tuple[set[str], set[str]]:
+    """(partitions the UI shows failed, partitions materialized), by Dagster's own rules."""
+    attempts = instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(
+        asset_key
+    )
+    runs = {r.run_id: r.status for r in instance.get_runs()}
+    failed = {p for p, (run_id, _) in attempts.items() if runs.get(run_id) == dg.DagsterRunStatus.FAILURE}
+    return failed, set(instance.get_materialized_partitions(asset_key))
+
+
+def _metadata(instance, asset_key: dg.AssetKey, key: str) -> dict:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1
+    ).records
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+@pytest.mark.parametrize("subset_planned", [False, True], ids=["planned-per-partition", "planned-subset"])
+def test_range_run_records_metadata_and_a_check_result_per_partition(defs, tmp_path, monkeypatch, subset_planned):
+    monkeypatch.setenv(SUBSET_PLANNED, str(subset_planned).lower())
+    documents = _write_raw_files(tmp_path / "data")
+    with dg.instance_for_test() as instance:
+        result = _run_range(defs, instance)
+        assert result.success
+        for key, raw in documents.items():
+            submissions, comments = normalize(raw["document"])
+            sha = hashlib.sha256(raw["path"].read_bytes()).hexdigest()
+            for asset_key, table in ((SUBMISSIONS, submissions), (COMMENTS, comments)):
+                metadata = _metadata(instance, asset_key, key)
+                assert metadata["rows"] == table.num_rows > 0
+                assert metadata["raw_sha256"] == sha
+                assert metadata["raw_bytes"] == raw["path"].stat().st_size
+        for asset_key in (SUBMISSIONS, COMMENTS):
+            assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
+            # The per-partition results are current: they target each partition's latest materialization.
+            infos = instance.event_log_storage.get_asset_check_partition_info(
+                [dg.AssetCheckKey(asset_key, "rows_match_raw_file")]
+            )
+            assert {i.partition_key for i in infos if i.is_current} == set(KEYS)
+            assert {i.latest_execution_status for i in infos} == {AssetCheckExecutionRecordStatus.SUCCEEDED}
+
+
+def test_a_planted_bad_partition_fails_its_check_alone(defs, tmp_path):
+    bad = KEYS[2]
+    _write_raw_files(tmp_path / "data", plant_duplicate=bad)
+    with dg.instance_for_test() as instance:
+        _run_range(defs, instance)
+        for asset_key in (SUBMISSIONS, COMMENTS):
+            statuses = _check_status(instance, asset_key)
+            assert statuses == {key: "FAILED" if key == bad else "SUCCEEDED" for key in KEYS}
+        [evaluation] = [
+            e
+            for e in _run_range(defs, instance).get_asset_check_evaluations()
+            if e.partition == bad and e.asset_key == COMMENTS
+        ]
+        assert not evaluation.passed
+        assert evaluation.description.endswith("2 duplicate ids")  # the submission and the comment
+
+
+def test_row_check_fails_on_its_own_evidence_when_rows_go_missing(defs, tmp_path):
+    _write_raw_files(tmp_path / "data")
+    with dg.instance_for_test() as instance:
+        assert _run_range(defs, instance).success
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+        with engine.begin() as conn:  # rows lost after the load: only the check's own count can tell
+            conn.execute(sa.text("DELETE FROM reddit_comments WHERE scrape_date = :d"), {"d": KEYS[4].split("|")[0]})
+        engine.dispose()
+        row_checks = dg.AssetSelection.checks(
+            *(dg.AssetCheckKey(a, "rows_match_raw_file") for a in (SUBMISSIONS, COMMENTS))
+        )
+        job = dg.define_asset_job("row_checks", selection=row_checks).resolve(
+            asset_graph=defs.get_repository_def().asset_graph
+        )
+        result = job.execute_in_process(
+            instance=instance,
+            resources=defs.resources,
+            tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+            raise_on_error=False,
+        )
+        outcome = {(e.asset_key, e.partition): e.passed for e in result.get_asset_check_evaluations()}
+        assert outcome == {
+            (a, key): a == SUBMISSIONS or key != KEYS[4] for a in (SUBMISSIONS, COMMENTS) for key in KEYS
+        }
+
+
+@pytest.mark.parametrize("subset_planned", [False, True], ids=["planned-per-partition", "planned-subset"])
+def test_a_run_failing_halfway_marks_exactly_the_unfinished_partitions_failed(
+    defs, tmp_path, monkeypatch, subset_planned
+):
+    monkeypatch.setenv(SUBSET_PLANNED, str(subset_planned).lower())
+    documents = _write_raw_files(tmp_path / "data")
+    broken = KEYS[3]
+    documents[broken]["path"].write_text('{"truncated": ')
+    with dg.instance_for_test() as instance:
+        result = _run_range(defs, instance)
+        assert not result.success
+        for asset_key in (SUBMISSIONS, COMMENTS):
+            failed, materialized = _failed_and_materialized(instance, asset_key)
+            assert materialized == set(KEYS[:3])
+            assert failed == set(KEYS[3:])
+            assert _metadata(instance, asset_key, KEYS[1])["raw_bytes"] == documents[KEYS[1]]["path"].stat().st_size
+        # The finished partitions' rows stay (each was its own transaction); the rest were never written.
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+        with engine.connect() as conn:
+            dates = {str(d) for (d,) in conn.execute(sa.text("SELECT DISTINCT scrape_date FROM reddit_submissions"))}
+        engine.dispose()
+        assert dates == {key.split("|")[0] for key in KEYS[:3]}
+
+        # Mended and run again: every partition materialized, none failed, the same rows (idempotent).
+        write_raw_file(documents[broken]["path"], documents[broken]["document"])
+        assert _run_range(defs, instance).success
+        assert _run_range(defs, instance).success
+        for asset_key in (SUBMISSIONS, COMMENTS):
+            failed, materialized = _failed_and_materialized(instance, asset_key)
+            assert (failed, materialized) == (set(), set(KEYS))
+            assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+        with engine.connect() as conn:
+            total = conn.execute(sa.text("SELECT count(*), count(DISTINCT id) FROM reddit_comments")).one()
+        engine.dispose()
+        expected = sum(normalize(d["document"])[1].num_rows for d in documents.values())
+        assert tuple(total) == (expected, expected)

@@ -1,0 +1,1 @@
+"""Tests of reddit_assets.migrate."""
