@@ -35,8 +35,8 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.common import PG_HOST, PG_PORT, PG_USER, pg_connect, pg_url, scratch_postgres
 from benchmarks.import_bench import small_day, write_config
 from reddit_assets.files.raw_file import RAW_FORMAT
-from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_until_up
-from reddit_assets_demo.processes import free_port, start_process_group, stop_process_group
+from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill
+from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
@@ -75,6 +75,27 @@ def write_year(root: Path, start: dt.date, days: int, names: list[str]) -> int:
             (folder / f"{name}.json").write_bytes(data)
             total += len(data)
     return total
+
+
+def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucket: str) -> dict[str, str]:
+    """This process's environment without ours, plus what a reprocessing run needs: the
+    instance, the config, the data folder, the S3 endpoint; Reddit settings that are never used."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
+    env.update(
+        DAGSTER_HOME=str(home),
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(data_dir),
+        R2_ENDPOINT_URL=endpoint,
+        R2_ACCESS_KEY_ID=KEYS["aws_access_key_id"],
+        R2_SECRET_ACCESS_KEY=KEYS["aws_secret_access_key"],
+        R2_BUCKET=bucket,
+        REDDIT_CLIENT_ID="bench",
+        REDDIT_CLIENT_SECRET="bench",
+        REDDIT_USER_AGENT="reddit_assets benchmark",
+        REDDIT_OAUTH_URL="http://127.0.0.1:9",  # never called: reprocessing does not talk to Reddit
+        REDDIT_URL="http://127.0.0.1:9",
+    )
+    return env
 
 
 def stop_sensor(base_url: str, name: str) -> None:
@@ -145,65 +166,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  wrote {len(keys):,} source files ({raw_bytes / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.0f} s")
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
         home = root / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text(PRODUCTION_YAML.read_text())
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
+        env = reprocess_env(home, root / "data", write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
         env.update(
-            DAGSTER_HOME=str(home),
             DAGSTER_PG_HOST=PG_HOST,
             DAGSTER_PG_PORT=str(PG_PORT),
             DAGSTER_PG_USER=PG_USER,
             DAGSTER_PG_PASSWORD="",
             DAGSTER_PG_DB=dagster_db,
-            REDDIT_ASSETS_CONFIG=str(write_config(root / "subreddits.yaml", names, start)),
-            REDDIT_ASSETS_DATA_DIR=str(root / "data"),
             DATABASE_URL=pg_url(tables_db),
-            R2_ENDPOINT_URL=endpoint,
-            R2_ACCESS_KEY_ID=KEYS["aws_access_key_id"],
-            R2_SECRET_ACCESS_KEY=KEYS["aws_secret_access_key"],
-            R2_BUCKET=BUCKET,
-            REDDIT_CLIENT_ID="bench",
-            REDDIT_CLIENT_SECRET="bench",
-            REDDIT_USER_AGENT="reddit_assets benchmark",
-            REDDIT_OAUTH_URL="http://127.0.0.1:9",  # never called: reprocessing does not talk to Reddit
-            REDDIT_URL="http://127.0.0.1:9",
         )
-        port = free_port()
         log_path = root / "dagster.log"
-        with open(log_path, "wb") as log:
-            server = start_process_group(
-                [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base_url = f"http://127.0.0.1:{port}"
-                wait_until_up(base_url, timeout=300)
-                stop_sensor(base_url, "follow_raw_scrapes")
+        with running_dagster(env, home, log_path, PRODUCTION_YAML.read_text()) as base_url:
+            stop_sensor(base_url, "follow_raw_scrapes")
 
-                t0 = time.perf_counter()
-                with open(root / "import.log", "wb") as out:
-                    cli = Path(sys.executable).with_name("reddit-assets")
-                    imported = subprocess.run(
-                        [str(cli), "import", str(root / "old")], env=env, stdout=out, stderr=subprocess.STDOUT
-                    )
-                phases["import"] = time.perf_counter() - t0
-                if imported.returncode:
-                    tail = (root / "import.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"reddit-assets import exited {imported.returncode}:\n{tail}")
-                print(f"  import: {phases['import']:.0f} s", flush=True)
+            t0 = time.perf_counter()
+            with open(root / "import.log", "wb") as out:
+                cli = Path(sys.executable).with_name("reddit-assets")
+                imported = subprocess.run(
+                    [str(cli), "import", str(root / "old")], env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            phases["import"] = time.perf_counter() - t0
+            if imported.returncode:
+                tail = (root / "import.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"reddit-assets import exited {imported.returncode}:\n{tail}")
+            print(f"  import: {phases['import']:.0f} s", flush=True)
 
-                for phase, assets in (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS)):
-                    status = run_backfill(base_url, assets, keys, f"bench-year: {phase}", args.timeout)
-                    phases[phase] = status["seconds"]
-                    details.append(f"{phase}: {status['status']}, {len(status['runs'])} runs")
-                    print(f"  {phase}: {status['seconds']:.0f} s ({details[-1]})", flush=True)
-                    if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
-                        raise RuntimeError(f"{phase} ended {status['status']}; log: {log_path}")
-            finally:
-                stop_process_group(server, timeout=60)
+            for phase, assets in (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS)):
+                status = run_backfill(base_url, assets, keys, f"bench-year: {phase}", args.timeout)
+                phases[phase] = status["seconds"]
+                details.append(f"{phase}: {status['status']}, {len(status['runs'])} runs")
+                print(f"  {phase}: {status['seconds']:.0f} s ({details[-1]})", flush=True)
+                if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
+                    raise RuntimeError(f"{phase} ended {status['status']}; log: {log_path}")
         loaded = (_count(tables_db, "reddit_submissions"), _count(tables_db, "reddit_comments"))
         archived = _objects(endpoint)
     load = os.getloadavg()
