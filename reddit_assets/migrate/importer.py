@@ -14,8 +14,11 @@ archive it without a Reddit request.
   silently never happen. Re-running the import after configuring it records it then.
 - Each bad file is reported with its reason; the good ones are imported regardless.
 - Materializations are looked up and written in batches (a year of 100 subreddits is
-  36,500 files). If the import stops halfway, files placed since the last batch are
-  recorded by running it again: they are then "already present" and not yet recorded.
+  36,500 files), after the folders of the batch's files are fsynced. If the import stops
+  halfway, files placed since the last batch are recorded by running it again: they are
+  then "already present" and not yet recorded.
+- Files are read, checked and staged (written and fsynced) on a few threads, so their
+  fsyncs overlap; placing, conflicts and recording stay in file order on one thread.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import json
 import os
 import re
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +63,9 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A string that runs to the end of the text matches only the lone quote.
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.S)
 _URS_SIDE_FOLDERS = {"analytics", "livestream"}
+# Files read, checked and staged at once (threads), and how far staging runs ahead of placing.
+STAGE_THREADS = 4
+STAGE_AHEAD = 16
 
 
 class ImportProblem(ValueError):
@@ -242,9 +250,9 @@ def _staging(data_dir: Path, dry_run: bool):
 
 
 def _place(staged: Path, target: Path) -> None:
+    """Rename into place; the caller fsyncs the folder (once per batch) before recording it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, target)
-    fsync_dir(target.parent)
 
 
 def _materialization(outcome: Outcome) -> dg.AssetMaterialization:
@@ -278,6 +286,17 @@ def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome
         outcome.recorded = "recorded" if id(outcome) in written else "already recorded"
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """A good file rendered into the staging folder, waiting to be placed in import order."""
+
+    outcome: Outcome
+    path: Path
+    date: dt.date
+    name: str  # as the file spells it
+    configured: str | None  # as the config spells it, None if not configured
+
+
 class _Importer:
     def __init__(
         self,
@@ -297,8 +316,14 @@ class _Importer:
         self.claimed: dict[Path, Outcome] = {}
         self.to_record: list[Outcome] = []  # placed, waiting for the next batch write
         self.same_as_first: list[tuple[Outcome, Outcome]] = []  # (duplicate, the first file it repeats)
+        self.unsynced: set[Path] = set()  # folders that got a file since their last fsync
 
-    def one(self, path: Path) -> Outcome:
+    def stage(self, path: Path, index: int) -> Outcome | _Staged:
+        """Read and check one file and render it into the staging folder as `<index>.json`.
+
+        Shares no state with other calls: files are staged on worker threads, so one file's
+        fsyncs overlap another's reading and checking (see import_directory).
+        """
         try:
             parsed = parse_source(path, self.report.root, self.tz)
         except Skipped as exc:
@@ -328,8 +353,15 @@ class _Importer:
             comments=len(document["comments"]),
             source_format=parsed.source_format,
         )
-        staged = write_raw_file(self.staging / f"{len(self.report.outcomes)}.json", document)
+        staged = write_raw_file(self.staging / f"{index}.json", document)
         outcome.sha256, outcome.size = staged.sha256, staged.size
+        return _Staged(outcome, staged.path, parsed.date, parsed.name, configured)
+
+    def settle(self, staged: Outcome | _Staged) -> Outcome:
+        """Place a staged file (or not: present, conflict) and queue its recording; in import order."""
+        if isinstance(staged, Outcome):
+            return staged  # bad or skipped
+        outcome, path, date = staged.outcome, staged.outcome.source, staged.date
         first = self.claimed.get(outcome.raw_path, outcome)
         if not self._place(outcome, staged.path, first):
             staged.path.unlink()
@@ -337,9 +369,9 @@ class _Importer:
             return outcome
         self.claimed.setdefault(outcome.raw_path, outcome)
 
-        if configured is None:
-            self.report.unconfigured.setdefault(parsed.name, []).append(path)
-        elif parsed.date < self.config.start_date:
+        if staged.configured is None:
+            self.report.unconfigured.setdefault(staged.name, []).append(path)
+        elif date < self.config.start_date:
             self.report.before_start.append(path)
         elif first is not outcome:
             self.same_as_first.append((outcome, first))  # the first file with this content records it
@@ -351,8 +383,15 @@ class _Importer:
                 self.record()
         return outcome
 
+    def sync(self) -> None:
+        """fsync every folder that got a file (and its parent, which may have got the folder)."""
+        for folder in sorted(self.unsynced | {f.parent for f in self.unsynced}):
+            fsync_dir(folder)
+        self.unsynced.clear()
+
     def record(self) -> None:
-        """Record the placed files waiting for it (one batch)."""
+        """Record the placed files waiting for it (one batch), once their renames are durable."""
+        self.sync()
         if self.to_record:
             record_materializations(self.instance, self.to_record)
             self.to_record = []
@@ -391,6 +430,7 @@ class _Importer:
         if self.report.dry_run:
             return False
         _place(staged, target)
+        self.unsynced.add(target.parent)
         return True
 
 
@@ -420,7 +460,15 @@ def import_directory(
         importer = _Importer(
             report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today
         )
-        for path in files:
-            report.outcomes.append(importer.one(path))
+        # Files are staged on threads (their fsyncs overlap) and settled one by one in order,
+        # at most STAGE_AHEAD ahead of the one being settled.
+        with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="import-stage") as pool:
+            ahead: deque[Future] = deque()
+            for index, path in enumerate(files):
+                ahead.append(pool.submit(importer.stage, path, index))
+                if len(ahead) >= STAGE_AHEAD:
+                    report.outcomes.append(importer.settle(ahead.popleft().result()))
+            while ahead:
+                report.outcomes.append(importer.settle(ahead.popleft().result()))
         importer.finish()
     return report
