@@ -141,6 +141,19 @@ def run(sizes: Sizes) -> Result:
             ours_rate / base_rate >= GOAL,
         )
     )
+    # The build side alone: what this module's zip writer costs, next to the same upload.
+    build_rate = size / median(build_s)
+    result.rows.append(
+        Row(
+            label,
+            "MiB/s, build_archive alone vs upload_file",
+            f"{build_rate / 2**20:.1f} MiB/s",
+            f"{base_rate / 2**20:.1f} MiB/s",
+            build_rate / base_rate,
+            "-",
+            None,
+        )
+    )
     result.notes.append(
         f"Archive: ours median {median(times['ours']):.2f} s = build_archive {median(build_s):.2f} s"
         f" + put_verified {median(upload_s):.2f} s (upload + HEAD + full read-back);"
