@@ -33,7 +33,7 @@ UV_BOOTSTRAP := $(UV)
 endif
 UV_ENV := UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
 
-.PHONY: install demo test check bench lock python clean
+.PHONY: install demo test check bench bench-year lock python clean
 
 $(STAMP): uv.lock pyproject.toml $(UV_BOOTSTRAP)
 	@test -n "$(PY_VERSION)" || { echo "make: no Python interpreter '$(PYTHON)' here (give PYTHON=python3.11 or newer)" >&2; exit 1; }
@@ -62,6 +62,12 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The year-scale reprocess, not part of `bench`: 36,500 partitions (100 subreddits x 365
+# days) imported, then backfilled (database, archives to moto's S3 server) on a PostgreSQL
+# instance (127.0.0.1:5432, fresh databases); prints each phase's wall time.
+bench-year: $(STAMP)
+	$(BIN)/python -m benchmarks.year
 
 # After editing the dependencies in pyproject.toml: re-resolve uv.lock (3.11 to 3.13).
 lock: $(UV_BOOTSTRAP)

@@ -11,7 +11,17 @@ import traceback
 
 from benchmarks.common import Result, Row, Sizes, format_table
 
-MODULES = ("pg_load", "sqlite_load", "backfill", "scrape_rate", "second_pass", "memory", "archive_upload")
+MODULES = (
+    "pg_load",
+    "sqlite_load",
+    "backfill",
+    "scrape_rate",
+    "second_pass",
+    "memory",
+    "archive_upload",
+    "archive_backfill",
+    "import_bench",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

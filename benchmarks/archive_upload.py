@@ -2,6 +2,10 @@
 which uploads and reads the object back to check size and SHA-256) against a plain boto3
 `upload_file` of the same zip bytes, both to the same moto S3 server over HTTP.
 
+Goal (issue 10): ours >= 0.5x upload_file's throughput. The raw member is deflated at
+RAW_DEFLATE_LEVEL in blocks on every core; the note gives what the default level 6 in one
+stream would cost in time and bytes, so the size trade stays visible.
+
 The moto server runs in its own process (ThreadedMotoServer on 127.0.0.1) so it does not
 share this process's GIL with the clients. Throughput is zip bytes per second.
 """
@@ -13,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import boto3
@@ -21,7 +27,7 @@ from botocore.config import Config
 
 from benchmarks.common import Result, Row, Sizes, median, mib, side_by_side
 from benchmarks.data import big_partition, partition_of
-from reddit_assets.files.archive_zip import build_archive
+from reddit_assets.files.archive_zip import RAW_DEFLATE_LEVEL, build_archive
 from reddit_assets.files.normalize import normalize
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import write_raw_file
@@ -29,6 +35,7 @@ from reddit_assets.storage.archive_store_resource import R2ArchiveStore
 from reddit_assets_demo.processes import free_port
 
 NAME = "archive_upload"
+GOAL = 0.5
 BUCKET = "bench-archives"
 KEYS = {"aws_access_key_id": "bench-access-key", "aws_secret_access_key": "bench-secret-key"}
 _SERVER = """
@@ -68,6 +75,18 @@ def _moto_server():
             process.wait()
 
 
+def _default_deflate(path: Path) -> tuple[float, int]:
+    """(seconds, bytes) of zipfile's default: deflate level 6 of the whole raw file in one stream."""
+    start = time.perf_counter()
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    total = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            total += len(compressor.compress(block))
+    total += len(compressor.flush())
+    return time.perf_counter() - start, total
+
+
 def run(sizes: Sizes) -> Result:
     n_submissions, n_comments = (100, 10_000) if sizes.quick else (500, 100_000)
     document = big_partition(n_submissions, n_comments)
@@ -104,6 +123,9 @@ def run(sizes: Sizes) -> Result:
             plain.upload_file(str(baseline_zip), BUCKET, "baseline/" + key)
 
         times = side_by_side({"ours": ours, "upload_file": baseline}, sizes.reps)
+        default_s, default_bytes = _default_deflate(raw.path)
+        with zipfile.ZipFile(zip_path) as zf:
+            raw_member_bytes = zf.getinfo(raw.path.name).compress_size
     size = sizes_seen[0]  # every run builds a zip of the same size
     ours_rate = size / median(times["ours"])
     base_rate = size / median(times["upload_file"])
@@ -115,8 +137,21 @@ def run(sizes: Sizes) -> Result:
             f"{ours_rate / 2**20:.1f} MiB/s",
             f"{base_rate / 2**20:.1f} MiB/s",
             ours_rate / base_rate,
-            ">= 0.8",
-            ours_rate / base_rate >= 0.8,
+            f">= {GOAL}",
+            ours_rate / base_rate >= GOAL,
+        )
+    )
+    # The build side alone: what this module's zip writer costs, next to the same upload.
+    build_rate = size / median(build_s)
+    result.rows.append(
+        Row(
+            label,
+            "MiB/s, build_archive alone vs upload_file",
+            f"{build_rate / 2**20:.1f} MiB/s",
+            f"{base_rate / 2**20:.1f} MiB/s",
+            build_rate / base_rate,
+            "-",
+            None,
         )
     )
     result.notes.append(
@@ -124,5 +159,11 @@ def run(sizes: Sizes) -> Result:
         f" + put_verified {median(upload_s):.2f} s (upload + HEAD + full read-back);"
         f" upload_file {median(times['upload_file']):.2f} s;"
         f" put_verified alone = {median(times['upload_file']) / median(upload_s):.2f} of upload_file"
+    )
+    result.notes.append(
+        f"Archive size: raw member deflated at level {RAW_DEFLATE_LEVEL} in blocks = {mib(raw_member_bytes)};"
+        f" level 6 in one stream (before issue 10) = {mib(default_bytes)} in {default_s:.2f} s on one core;"
+        f" the zip is {100 * (raw_member_bytes - default_bytes) / (size - raw_member_bytes + default_bytes):+.1f}%"
+        " bytes for the faster build"
     )
     return result

@@ -1,8 +1,30 @@
-"""What the Dagster instance recorded about a partition: its latest materialization's metadata."""
+"""What the Dagster instance recorded about partitions, read and written in batches.
+
+One lookup or one event write per partition costs a query and a commit each (20 ms per
+runless event on the SQLite instance): a year of 100 subreddits is 36,500 of them. These
+helpers read many partitions with one query and write many runless materializations in
+one transaction.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterable, Sequence
+
 import dagster as dg
+from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+from dagster._core.events.log import EventLogEntry
+from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+# Partitions per lookup query and events per write transaction.
+BATCH_SIZE = 500
+
+
+def _values(record) -> dict:
+    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
 
 
 def latest_materialization_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str) -> dict:
@@ -10,6 +32,80 @@ def latest_materialization_metadata(instance: dg.DagsterInstance, asset_key: dg.
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[str(partition)]), limit=1
     ).records
-    if not records:
-        return {}
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    return _values(records[0]) if records else {}
+
+
+def latest_materialization_metadata_by_partition(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Iterable[str]
+) -> dict[str, dict]:
+    """{partition: metadata values of its latest materialization} for those that have one.
+
+    One query per BATCH_SIZE partitions (newest first, paged until each has been seen).
+    """
+    wanted = list(dict.fromkeys(str(p) for p in partitions))
+    found: dict[str, dict] = {}
+    for start in range(0, len(wanted), BATCH_SIZE):
+        batch = wanted[start : start + BATCH_SIZE]
+        records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=batch)
+        cursor = None
+        while True:
+            page = instance.fetch_materializations(records_filter, limit=2 * len(batch), cursor=cursor)
+            for record in page.records:
+                if record.partition_key not in found:  # newest first: the first seen is the latest
+                    found[record.partition_key] = _values(record)
+            if not page.has_more or all(p in found for p in batch):
+                break
+            cursor = page.cursor
+    return found
+
+
+def _runless_entry(materialization: dg.AssetMaterialization) -> EventLogEntry:
+    """The event log entry instance.report_runless_asset_event writes for `materialization`."""
+    return EventLogEntry(
+        user_message="",
+        level=logging.INFO,
+        job_name=RUNLESS_JOB_NAME,
+        run_id=RUNLESS_RUN_ID,
+        error_info=None,
+        timestamp=time.time(),
+        step_key=None,
+        dagster_event=DagsterEvent(
+            event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+            event_specific_data=StepMaterializationData(materialization),
+            job_name=RUNLESS_JOB_NAME,
+        ),
+    )
+
+
+def _store_sqlite_batch(storage: SqliteEventLogStorage, entries: Sequence[EventLogEntry]) -> None:
+    """What SqliteEventLogStorage.store_event does for each asset event, in one transaction per
+    database file instead of two engines and two commits per event (and each event serialized once)."""
+    rows = [storage._event_to_row(entry) for entry in entries]
+    with storage.run_connection(RUNLESS_RUN_ID) as conn:
+        conn.execute(SqlEventLogStorageTable.insert(), rows)
+    with storage.index_transaction() as conn:
+        inserted = conn.execute(
+            SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [row[0] for row in inserted]
+        storage._store_asset_event_tags(conn, entries, ids)
+        # The asset key's row keeps only the latest event: the last of a batch of one asset's events.
+        for key in {entry.dagster_event.asset_key for entry in entries}:
+            last = max(i for i, entry in enumerate(entries) if entry.dagster_event.asset_key == key)
+            storage._store_asset_event(conn, entries[last], ids[last])
+
+
+def report_materializations(instance: dg.DagsterInstance, materializations: Sequence[dg.AssetMaterialization]) -> None:
+    """Record runless materializations, as instance.report_runless_asset_event would one by one,
+    in batches of BATCH_SIZE.
+
+    dagster-postgres inserts a batch with one statement; the local SQLite storage gets one
+    transaction per batch here; any other storage stores the batch its own way.
+    """
+    storage = instance.event_log_storage
+    for start in range(0, len(materializations), BATCH_SIZE):
+        entries = [_runless_entry(m) for m in materializations[start : start + BATCH_SIZE]]
+        if type(storage) is SqliteEventLogStorage:
+            _store_sqlite_batch(storage, entries)
+        else:
+            storage.store_event_batch(entries)

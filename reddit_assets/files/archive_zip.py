@@ -2,7 +2,8 @@
 
 Pure file work, no network. An archive holds, in this order:
 
-- ``<subreddit>.json``   the raw file, byte for byte (deflated)
+- ``<subreddit>.json``   the raw file, byte for byte (deflated at RAW_DEFLATE_LEVEL; a large
+  one in blocks on every core, see ``_ParallelDeflate``)
 - ``submissions.parquet`` the normalized submissions (zstd inside; stored in the zip)
 - ``comments.parquet``    the normalized comments (zstd inside; stored in the zip)
 - ``manifest.json``       format, subreddit, date, scraped_at, counts, and the size and
@@ -14,13 +15,16 @@ never leaves a half archive under the final name.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import stat
 import zipfile
-from collections import Counter
+import zlib
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +41,12 @@ COMMENTS_NAME = "comments.parquet"
 PARQUET_COMPRESSION = "zstd"
 
 _BLOCK = 1 << 20  # 1 MiB copy blocks
+# Level 1 deflates a raw file 2.7x faster than the default 6 for ~18% more bytes in that member
+# (measured on the bench's 84 MiB day: 0.31 s -> 12.6 MiB vs 0.84 s -> 10.7 MiB, one core).
+RAW_DEFLATE_LEVEL = 1
+# Below this a raw file is deflated in one piece: threads would cost more than they save.
+PARALLEL_DEFLATE_MIN_BYTES = 4 << 20
+_WINDOW = 32 << 10  # deflate's window: each block is primed with the 32 KiB before it
 
 
 class ArchiveError(BadFileError):
@@ -83,11 +93,78 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _write_stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int) -> str:
-    """Copy `source` (a binary file) into the member block by block; return its SHA-256."""
+def _deflate_block(data: bytes, primer: bytes | None, level: int) -> bytes:
+    """Raw deflate of one block, ending on a byte boundary (sync flush) so blocks concatenate."""
+    if primer:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=primer)
+    else:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+class _ParallelDeflate:
+    """A zlib compressobj look-alike that deflates blocks on a thread pool, pigz-style.
+
+    Each block is an independent raw-deflate stream primed with the previous block's last
+    32 KiB and ended with a sync flush; their concatenation plus one empty final block is
+    a single valid deflate stream (zlib releases the GIL, so blocks really run in parallel).
+    At most `in_flight` blocks are held at once, so memory stays bounded.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, level: int, in_flight: int):
+        self.pool, self.level, self.in_flight = pool, level, in_flight
+        self.pending: deque[Future] = deque()
+        self.primer: bytes | None = None
+
+    def compress(self, data) -> bytes:
+        data = bytes(data)
+        if not data:
+            return b""
+        self.pending.append(self.pool.submit(_deflate_block, data, self.primer, self.level))
+        self.primer = data[-_WINDOW:]
+        out = []
+        while self.pending and (len(self.pending) > self.in_flight or self.pending[0].done()):
+            out.append(self.pending.popleft().result())
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        out = [future.result() for future in self.pending]
+        self.pending.clear()
+        out.append(zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS).flush())  # the final block
+        return b"".join(out)
+
+
+def _write_stream(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, source, size: int, pool: ThreadPoolExecutor | None = None
+) -> str:
+    """Copy `source` (a binary file) into the member block by block; return its SHA-256.
+
+    With a `pool`, a deflated member's blocks are compressed on it (see _ParallelDeflate).
+    """
     info.file_size = size  # lets zipfile choose ZIP64 up front for very large members
     with zf.open(info, mode="w", force_zip64=size >= zipfile.ZIP64_LIMIT) as dest:
+        # zipfile computes the CRC and sizes itself and only asks its compressor for bytes:
+        # swapping that object (a private attribute, present since Python 3.6) is the one
+        # way to feed it blocks deflated elsewhere. Without it, zipfile deflates alone.
+        if pool is not None and info.compress_type == zipfile.ZIP_DEFLATED and hasattr(dest, "_compressor"):
+            dest._compressor = _ParallelDeflate(pool, RAW_DEFLATE_LEVEL, in_flight=pool._max_workers + 1)
         return copy_hashing(source, dest)[1]
+
+
+def _deflated(name: str, when) -> zipfile.ZipInfo:
+    info = _member(name, when, zipfile.ZIP_DEFLATED)
+    info._compresslevel = RAW_DEFLATE_LEVEL  # what ZipFile.write(compresslevel=) sets; zipfile reads it on open
+    return info
+
+
+@contextlib.contextmanager
+def _pool_for(raw_size: int):
+    """Threads for a large raw file (one per core); None for a small one."""
+    if raw_size < PARALLEL_DEFLATE_MIN_BYTES:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="archive-deflate") as pool:
+        yield pool
 
 
 def build_archive(
@@ -120,16 +197,19 @@ def build_archive(
         raise ArchiveError(zip_path, f"raw file {raw_path} does not exist") from None
 
     files: dict[str, dict] = {}
-    with raw_handle, atomic_file(zip_path) as out:
+    with raw_handle, atomic_file(zip_path) as out, _pool_for(os.fstat(raw_handle.fileno()).st_size) as pool:
+        # A large day's Parquet copies are written on the pool while the raw file is deflated.
+        tables = {SUBMISSIONS_NAME: submissions, COMMENTS_NAME: comments}
+        parquet = {name: (pool.submit(_parquet_bytes, table) if pool else None) for name, table in tables.items()}
         with zipfile.ZipFile(out, mode="w", allowZip64=True) as zf:
             raw_size = os.fstat(raw_handle.fileno()).st_size
-            raw_sha = _write_stream(zf, _member(raw_name, when, zipfile.ZIP_DEFLATED), raw_handle, raw_size)
+            raw_sha = _write_stream(zf, _deflated(raw_name, when), raw_handle, raw_size, pool)
             # The size actually copied, in case the file changed while we read it.
             raw_size = zf.getinfo(raw_name).file_size
             files[raw_name] = {"bytes": raw_size, "sha256": raw_sha}
 
-            for name, table in ((SUBMISSIONS_NAME, submissions), (COMMENTS_NAME, comments)):
-                data = _parquet_bytes(table)
+            for name, table in tables.items():
+                data = parquet[name].result() if parquet[name] else _parquet_bytes(table)
                 view = memoryview(data).cast("B")
                 zf.writestr(_member(name, when, zipfile.ZIP_STORED), view)
                 files[name] = {"bytes": data.size, "sha256": hashlib.sha256(view).hexdigest()}
@@ -231,7 +311,7 @@ def _check_member(zf: zipfile.ZipFile, name: str, expected: object, manifest: di
     except ValueError as exc:
         problems.append(str(exc))
         return
-    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         problems.append(f"member {name} is corrupted ({exc})")
         return
     if size != want_size:
@@ -327,7 +407,7 @@ def extract_raw(zip_path: Path, dest_path: Path, *, partition: tuple[str, str] |
                 raise ArchiveError(zip_path, f"raw file {name} is missing from the zip") from None
             except ValueError as exc:
                 raise ArchiveError(zip_path, f"{exc}; not restored") from None
-            except (zipfile.BadZipFile, EOFError) as exc:
+            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
                 raise ArchiveError(zip_path, f"raw file {name} is corrupted ({exc})") from None
             if sha != want_sha or size != size_limit:
                 raise ArchiveError(

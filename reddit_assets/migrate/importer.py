@@ -13,6 +13,12 @@ archive it without a Reddit request.
   automation sensor never acts on an event older than the partition, so the load would
   silently never happen. Re-running the import after configuring it records it then.
 - Each bad file is reported with its reason; the good ones are imported regardless.
+- Materializations are looked up and written in batches (a year of 100 subreddits is
+  36,500 files), after the folders of the batch's files are fsynced. If the import stops
+  halfway, files placed since the last batch are recorded by running it again: they are
+  then "already present" and not yet recorded.
+- Files are read, checked and staged (written and fsynced) on a few threads, so their
+  fsyncs overlap; placing, conflicts and recording stay in file order on one thread.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import os
 import re
 import stat
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +41,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from reddit_assets.assets.declarations import RAW_SCRAPE
-from reddit_assets.assets.records import latest_materialization_metadata
+from reddit_assets.assets.records import (
+    BATCH_SIZE,
+    latest_materialization_metadata_by_partition,
+    report_materializations,
+)
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
 from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
 from reddit_assets.files.normalize import BadItemError, normalize
@@ -60,6 +72,9 @@ _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A string that runs to the end of the text matches only the lone quote.
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.S)
 _URS_SIDE_FOLDERS = {"analytics", "livestream"}
+# Files read, checked and staged at once (threads), and how far staging runs ahead of placing.
+STAGE_THREADS = 4
+STAGE_AHEAD = 16
 
 
 class ImportProblem(ValueError):
@@ -272,11 +287,6 @@ def scan_folder(root: Path) -> tuple[list[Path], list[Outcome]]:
     return sorted(found), sorted(refused, key=lambda o: o.source)
 
 
-def find_json_files(root: Path) -> list[Path]:
-    """Every regular `*.json` under root, sorted; links, hidden files and hidden folders are left out."""
-    return scan_folder(root)[0]
-
-
 @contextmanager
 def _staging(data_dir: Path, dry_run: bool):
     """Where documents are rendered before they are compared and moved into place."""
@@ -292,37 +302,54 @@ def _staging(data_dir: Path, dry_run: bool):
 
 
 def _place(staged: Path, target: Path) -> None:
+    """Rename into place; the caller fsyncs the folder (once per batch) before recording it."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
-        fsync_dir(target.parent)
     except OSError as exc:
         raise DiskWriteError(target, exc) from None
 
 
-def record_materialization(instance: dg.DagsterInstance, outcome: Outcome, date: dt.date, name: str) -> str:
-    """A runless reddit/raw_scrape materialization for the partition, unless its latest one
-    already has this SHA-256."""
-    key = partition_key(date, name)
-    if latest_materialization_metadata(instance, RAW_SCRAPE, key).get("sha256") == outcome.sha256:
-        return "already recorded"
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            asset_key=RAW_SCRAPE,
-            partition=key,
-            description=f"imported by `reddit-assets import` from {outcome.source.name}",
-            metadata={
-                "imported_from": str(outcome.source.resolve()),
-                "source_format": outcome.source_format,
-                "submissions": outcome.submissions,
-                "comments": outcome.comments,
-                "sha256": outcome.sha256,
-                "bytes": outcome.size,
-                "path": dg.MetadataValue.path(str(outcome.raw_path)),
-            },
-        )
+def _materialization(outcome: Outcome) -> dg.AssetMaterialization:
+    return dg.AssetMaterialization(
+        asset_key=RAW_SCRAPE,
+        partition=outcome.partition,
+        description=f"imported by `reddit-assets import` from {outcome.source.name}",
+        metadata={
+            "imported_from": str(outcome.source.resolve()),
+            "source_format": outcome.source_format,
+            "submissions": outcome.submissions,
+            "comments": outcome.comments,
+            "sha256": outcome.sha256,
+            "bytes": outcome.size,
+            "path": dg.MetadataValue.path(str(outcome.raw_path)),
+        },
     )
-    return "recorded"
+
+
+def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome]) -> None:
+    """A runless reddit/raw_scrape materialization for each outcome's partition, unless its
+    latest one already has this SHA-256; sets each outcome's `recorded`.
+
+    Looked up and written in batches (records.BATCH_SIZE per query and per transaction).
+    """
+    latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, [o.partition for o in outcomes])
+    new = [o for o in outcomes if latest.get(o.partition, {}).get("sha256") != o.sha256]
+    report_materializations(instance, [_materialization(o) for o in new])
+    written = {id(o) for o in new}
+    for outcome in outcomes:
+        outcome.recorded = "recorded" if id(outcome) in written else "already recorded"
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A good file rendered into the staging folder, waiting to be placed in import order."""
+
+    outcome: Outcome
+    path: Path
+    date: dt.date
+    name: str  # as the file spells it
+    configured: str | None  # as the config spells it, None if not configured
 
 
 class _Importer:
@@ -342,18 +369,26 @@ class _Importer:
         self.instance, self.overwrite, self.tz, self.today = instance, overwrite, tz, today
         self.configured = {name.lower(): name for name in config.names}
         self.claimed: dict[Path, Outcome] = {}
+        self.to_record: list[Outcome] = []  # placed, waiting for the next batch write
+        self.same_as_first: list[tuple[Outcome, Outcome]] = []  # (duplicate, the first file it repeats)
+        self.unsynced: set[Path] = set()  # folders that got a file since their last fsync
 
-    def guarded(self, path: Path) -> Outcome:
-        """`one(path)`, with any shape the checks did not foresee as this file's BAD line, so the
-        rest of the folder is still imported (the error's type only: nothing of the file is quoted)."""
+    def stage(self, path: Path, index: int) -> Outcome | _Staged:
+        """`_stage`, with any shape the checks did not foresee as this file's BAD line, so the rest
+        of the folder is still imported (the error's type only: nothing of the file is quoted)."""
         try:
-            return self.one(path)
+            return self._stage(path, index)
         except DiskWriteError as exc:
             raise ImportDiskError(str(exc)) from None  # the disk, not the file: stop and say so
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
             return Outcome(path, BAD, f"cannot be read as a scrape file ({type(exc).__name__})")
 
-    def one(self, path: Path) -> Outcome:
+    def _stage(self, path: Path, index: int) -> Outcome | _Staged:
+        """Read and check one file and render it into the staging folder as `<index>.json`.
+
+        Shares no state with other calls: files are staged on worker threads, so one file's
+        fsyncs overlap another's reading and checking (see import_directory).
+        """
         try:
             parsed = parse_source(path, self.report.root, self.tz)
         except Skipped as exc:
@@ -383,26 +418,57 @@ class _Importer:
             comments=len(document["comments"]),
             source_format=parsed.source_format,
         )
-        staged = write_raw_file(self.staging / f"{len(self.report.outcomes)}.json", document)
+        staged = write_raw_file(self.staging / f"{index}.json", document)
         outcome.sha256, outcome.size = staged.sha256, staged.size
+        return _Staged(outcome, staged.path, parsed.date, parsed.name, configured)
+
+    def settle(self, staged: Outcome | _Staged) -> Outcome:
+        """Place a staged file (or not: present, conflict) and queue its recording; in import order."""
+        if isinstance(staged, Outcome):
+            return staged  # bad or skipped
+        outcome, path, date = staged.outcome, staged.outcome.source, staged.date
         first = self.claimed.get(outcome.raw_path, outcome)
-        if not self._place(outcome, staged.path, first):
+        try:
+            placed = self._place(outcome, staged.path, first)
+        except DiskWriteError as exc:
+            raise ImportDiskError(str(exc)) from None  # the disk, not the file: stop and say so
+        if not placed:
             staged.path.unlink()
         if outcome.failed:
             return outcome
         self.claimed.setdefault(outcome.raw_path, outcome)
 
-        if configured is None:
-            self.report.unconfigured.setdefault(parsed.name, []).append(path)
-        elif parsed.date < self.config.start_date:
+        if staged.configured is None:
+            self.report.unconfigured.setdefault(staged.name, []).append(path)
+        elif date < self.config.start_date:
             self.report.before_start.append(path)
         elif first is not outcome:
-            outcome.recorded = first.recorded  # the first file with this content recorded it
+            self.same_as_first.append((outcome, first))  # the first file with this content records it
         elif self.report.dry_run:
             outcome.recorded = "would be recorded"
         else:
-            outcome.recorded = record_materialization(self.instance, outcome, parsed.date, name)
+            self.to_record.append(outcome)
+            if len(self.to_record) >= BATCH_SIZE:
+                self.record()
         return outcome
+
+    def sync(self) -> None:
+        """fsync every folder that got a file (and its parent, which may have got the folder)."""
+        for folder in sorted(self.unsynced | {f.parent for f in self.unsynced}):
+            fsync_dir(folder)
+        self.unsynced.clear()
+
+    def record(self) -> None:
+        """Record the placed files waiting for it (one batch), once their renames are durable."""
+        self.sync()
+        if self.to_record:
+            record_materializations(self.instance, self.to_record)
+            self.to_record = []
+
+    def finish(self) -> None:
+        self.record()
+        for duplicate, first in self.same_as_first:
+            duplicate.recorded = first.recorded
 
     def _place(self, outcome: Outcome, staged: Path, first: Outcome) -> bool:
         """Set the outcome's status; move the staged file into place if it should be. Moved?"""
@@ -433,6 +499,7 @@ class _Importer:
         if self.report.dry_run:
             return False
         _place(staged, target)
+        self.unsynced.add(target.parent)
         return True
 
 
@@ -463,6 +530,15 @@ def import_directory(
         importer = _Importer(
             report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today
         )
-        for path in files:
-            report.outcomes.append(importer.guarded(path))
+        # Files are staged on threads (their fsyncs overlap) and settled one by one in order,
+        # at most STAGE_AHEAD ahead of the one being settled.
+        with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="import-stage") as pool:
+            ahead: deque[Future] = deque()
+            for index, path in enumerate(files):
+                ahead.append(pool.submit(importer.stage, path, index))
+                if len(ahead) >= STAGE_AHEAD:
+                    report.outcomes.append(importer.settle(ahead.popleft().result()))
+            while ahead:
+                report.outcomes.append(importer.settle(ahead.popleft().result()))
+        importer.finish()
     return report

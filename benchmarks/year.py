@@ -1,0 +1,220 @@
+"""`make bench-year`: reprocess a year of 100 subreddits end to end on a PostgreSQL instance.
+
+36,500 small raw files (5 submissions and 20 comments each, one per subreddit-day) are
+written as an old system would have left them, then, timed phase by phase:
+
+1. import:            `reddit-assets import <folder>` (places the files, records materializations)
+2. database backfill: a backfill of reddit/submissions + reddit/comments over every partition
+3. archive backfill:  a backfill of reddit/r2_archive (zip, upload to moto's S3 server, verify)
+
+Dagster runs on the production instance settings (deploy/dagster.yaml: dagster-postgres,
+the queued run coordinator and its limits) in a fresh database; the tables go to another
+fresh database; `dagster dev` serves the definitions and runs the daemon. The automation
+sensor is stopped first, so only the backfills launch runs. Goals (issue 10): import under
+3 minutes, database backfill under 10, archive backfill under 20.
+
+    python -m benchmarks.year [--days 365] [--subreddits 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from benchmarks.archive_upload import KEYS, _moto_server
+from benchmarks.common import PG_HOST, PG_PORT, PG_USER, pg_connect, pg_url, scratch_postgres
+from benchmarks.import_bench import small_day, write_config
+from reddit_assets.files.raw_file import RAW_FORMAT
+from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill
+from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
+BUCKET = "bench-year"
+DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
+ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
+GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200}
+FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
+
+_SENSOR = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { sensorState { id status } } }
+}"""
+_STOP = """
+mutation Stop($id: String) {
+  stopSensor(id: $id) { __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } }
+}"""
+
+
+def write_year(root: Path, start: dt.date, days: int, names: list[str]) -> int:
+    """The raw files, as `write_raw_file` lays them out (without its fsyncs: these are only sources)."""
+    total = 0
+    for i in range(days):
+        day = start + dt.timedelta(days=i)
+        folder = root / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            document = small_day(name, day)
+            body = {
+                "format": RAW_FORMAT,
+                **document,
+                "submission_count": len(document["submissions"]),
+                "comment_count": len(document["comments"]),
+            }
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            (folder / f"{name}.json").write_bytes(data)
+            total += len(data)
+    return total
+
+
+def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucket: str) -> dict[str, str]:
+    """This process's environment without ours, plus what a reprocessing run needs: the
+    instance, the config, the data folder, the S3 endpoint; Reddit settings that are never used."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
+    env.update(
+        DAGSTER_HOME=str(home),
+        REDDIT_ASSETS_CONFIG=str(config),
+        REDDIT_ASSETS_DATA_DIR=str(data_dir),
+        R2_ENDPOINT_URL=endpoint,
+        R2_ACCESS_KEY_ID=KEYS["aws_access_key_id"],
+        R2_SECRET_ACCESS_KEY=KEYS["aws_secret_access_key"],
+        R2_BUCKET=bucket,
+        REDDIT_CLIENT_ID="bench",
+        REDDIT_CLIENT_SECRET="bench",
+        REDDIT_USER_AGENT="reddit_assets benchmark",
+        REDDIT_OAUTH_URL="http://127.0.0.1:9",  # never called: reprocessing does not talk to Reddit
+        REDDIT_URL="http://127.0.0.1:9",
+    )
+    return env
+
+
+def stop_sensor(base_url: str, name: str) -> None:
+    """Stop a sensor that starts RUNNING, so only the backfills launch runs."""
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+    state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+    result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
+    if result["__typename"] != "StopSensorMutationResult":
+        raise RuntimeError(f"could not stop sensor {name}: {result}")
+
+
+def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title: str, timeout: float) -> dict:
+    """Launch a backfill and poll until it ends; its status with runs, and the seconds it took."""
+    start = time.perf_counter()
+    backfill_id = launch_asset_backfill(base_url, assets, keys, title=title)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = backfill_status(base_url, backfill_id)
+        if status["status"] in FINISHED:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"backfill {title!r} still {status['status']} after {timeout:.0f} s")
+        time.sleep(1)
+    status["seconds"] = time.perf_counter() - start
+    return status
+
+
+def _count(database: str, table: str) -> int:
+    with pg_connect(database) as conn:
+        return conn.execute(f"SELECT count(DISTINCT (scrape_date, subreddit)) FROM {table}").fetchone()[0]
+
+
+def _objects(endpoint: str) -> int:
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(s3={"addressing_style": "path"}), **KEYS
+    )
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="daily_scrapes/")
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.year", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--subreddits", type=int, default=100)
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds each backfill may take")
+    args = parser.parse_args(argv)
+    names = [f"year{i:03d}" for i in range(args.subreddits)]
+    start = dt.date.today() - dt.timedelta(days=args.days + 5)
+    dates = [start + dt.timedelta(days=i) for i in range(args.days)]
+    keys = [f"{day.isoformat()}|{name}" for day in dates for name in names]
+    load = os.getloadavg()
+    print(
+        f"bench-year: {len(keys):,} partitions ({args.days} days x {args.subreddits} subreddits); "
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        flush=True,
+    )
+    phases: dict[str, float] = {}
+    details: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="reddit-bench-year-") as tmp,
+        scratch_postgres("reddit_year_dagster") as dagster_db,
+        scratch_postgres("reddit_year_tables") as tables_db,
+        _moto_server() as endpoint,
+    ):
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        raw_bytes = write_year(root / "old", start, args.days, names)
+        print(f"  wrote {len(keys):,} source files ({raw_bytes / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.0f} s")
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
+        home = root / "dagster_home"
+        env = reprocess_env(home, root / "data", write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
+        env.update(
+            DAGSTER_PG_HOST=PG_HOST,
+            DAGSTER_PG_PORT=str(PG_PORT),
+            DAGSTER_PG_USER=PG_USER,
+            DAGSTER_PG_PASSWORD="",
+            DAGSTER_PG_DB=dagster_db,
+            DATABASE_URL=pg_url(tables_db),
+        )
+        log_path = root / "dagster.log"
+        with running_dagster(env, home, log_path, PRODUCTION_YAML.read_text()) as base_url:
+            stop_sensor(base_url, "follow_raw_scrapes")
+
+            t0 = time.perf_counter()
+            with open(root / "import.log", "wb") as out:
+                cli = Path(sys.executable).with_name("reddit-assets")
+                imported = subprocess.run(
+                    [str(cli), "import", str(root / "old")], env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            phases["import"] = time.perf_counter() - t0
+            if imported.returncode:
+                tail = (root / "import.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"reddit-assets import exited {imported.returncode}:\n{tail}")
+            print(f"  import: {phases['import']:.0f} s", flush=True)
+
+            for phase, assets in (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS)):
+                status = run_backfill(base_url, assets, keys, f"bench-year: {phase}", args.timeout)
+                phases[phase] = status["seconds"]
+                details.append(f"{phase}: {status['status']}, {len(status['runs'])} runs")
+                print(f"  {phase}: {status['seconds']:.0f} s ({details[-1]})", flush=True)
+                if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
+                    raise RuntimeError(f"{phase} ended {status['status']}; log: {log_path}")
+        loaded = (_count(tables_db, "reddit_submissions"), _count(tables_db, "reddit_comments"))
+        archived = _objects(endpoint)
+    load = os.getloadavg()
+    print()
+    print(f"{'phase':<20} {'wall s':>8} {'goal s':>8}  met")
+    for phase, seconds in phases.items():
+        goal = GOALS_S[phase]
+        print(f"{phase:<20} {seconds:>8.0f} {goal:>8}  {'yes' if seconds < goal else 'NO'}")
+    print(f"{'total':<20} {sum(phases.values()):>8.0f}")
+    print(
+        f"\nPartitions loaded (submissions, comments): {loaded[0]:,}, {loaded[1]:,} of {len(keys):,}; "
+        f"archives in the bucket: {archived:,}; {'; '.join(details)}; load average at the end "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    complete = loaded == (len(keys), len(keys)) and archived == len(keys)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
