@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from reddit_assets.automation.executors import event_settings
 from reddit_assets.automation.pools import ensure_pool_limit
 from reddit_assets.config import load_config
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill, wait_until_up
@@ -54,6 +55,7 @@ def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
         REDDIT_OAUTH_URL=reddit_url,
         REDDIT_URL=reddit_url,
     )
+    env.update(event_settings(env))  # the daemon and webserver write events too and never load our code
     # Absolute: Dagster runs in DAGSTER_HOME (see start_dagster), not in this folder.
     env["REDDIT_ASSETS_CONFIG"] = str(Path(os.environ.get("REDDIT_ASSETS_CONFIG") or "subreddits.yaml").resolve())
     return env
