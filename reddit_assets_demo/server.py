@@ -186,37 +186,14 @@ class RedditServer:
 
     # -- faults, rate limit, tokens, statistics -------------------------------------------------
 
-    def add_fault(
-        self,
-        path_regex: str,
-        *,
-        status: int | None = None,
-        times: int | None = 1,
-        retry_after: float | None = None,
-        delay: float | None = None,
-        malformed: bool = False,
-        drop: bool | str = False,
-        method: str | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Fault:
+    def add_fault(self, path_regex: str, **settings: Any) -> Fault:
         """Fail the next ``times`` requests (``None``: all) whose ``path?query`` matches ``path_regex``
         (``re.search``): sleep ``delay`` s, then answer ``status`` (JSON ``body``, extra ``headers``,
         ``retry-after``), or the normal answer; ``malformed`` truncates the JSON body; ``drop``
         closes the connection mid-body (``True``/``"mid"``) or before answering (``"immediate"``).
+        The settings are `Faults.add`'s.
         """
-        return self.injected.add(
-            path_regex,
-            status=status,
-            times=times,
-            retry_after=retry_after,
-            delay=delay,
-            malformed=malformed,
-            drop=drop,
-            method=method,
-            body=body,
-            headers=headers,
-        )
+        return self.injected.add(path_regex, **settings)
 
     def clear_faults(self) -> None:
         self.injected.clear()
