@@ -1,15 +1,15 @@
 """reddit/r2_archive: the day's files zipped and uploaded to R2 (or kept locally)."""
 
+import datetime as dt
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import dagster as dg
 
 from reddit_assets.assets.declarations import FOLLOW_RAW_SCRAPE, OWNERS, R2_ARCHIVE, RAW_SCRAPE, RETRY_POLICY
-from reddit_assets.assets.partition_results import (
-    attach_partition_metadata,
-    mark_unfinished_partitions,
-    materialize_finished_partitions,
-)
+from reddit_assets.assets.partition_results import per_partition
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.config import Flags
 from reddit_assets.files.archive_zip import build_archive
@@ -20,20 +20,40 @@ from reddit_assets.storage.objects import ObjectStore, ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
-def store_archive(store: ObjectStore, object_key: str, zip_path: Path, sha256: str, upload: bool) -> dict:
-    """Upload the zip and verify it, then delete the local copy (or keep it when `upload` is off);
-    the metadata that says where the archive is."""
+def _is_stored_object(store: ObjectStore, object_key: str, path: Path) -> bool:
+    """Whether `path` is the object itself (a local folder store whose folder is the archives')."""
+    url = urlsplit(store.url_for(object_key))
+    return url.scheme == "file" and os.path.exists(url.path) and os.path.samefile(url2pathname(url.path), path)
+
+
+def run_zip_path(final: Path, run_id: str) -> Path:
+    """This run's own build of the zip at `final`: runs of one partition at once never upload,
+    move or delete each other's file."""
+    return final.with_name(f".{final.name}.{run_id}.zip")
+
+
+def store_archive(store: ObjectStore, object_key: str, built: Path, final: Path, sha256: str, upload: bool) -> dict:
+    """Upload the zip this run built and verify it, then delete it; when `upload` is off, or
+    the upload fails, the zip is kept at `final` (where a later run or a person looks for it).
+    The metadata that says where the archive is."""
     if not upload:
-        return {"uploaded": False, "local_path": dg.MetadataValue.path(str(zip_path))}
+        os.replace(built, final)
+        return {"uploaded": False, "local_path": dg.MetadataValue.path(str(final))}
     try:
-        stored = store.put_verified(object_key, zip_path, sha256)
+        stored = store.put_verified(object_key, built, sha256)
     except ObjectStoreRefused as exc:  # wrong credentials or bucket: fail now, keep the zip
+        os.replace(built, final)
         raise dg.Failure(
-            f"{exc} (not retried: check the R2_* settings; the zip is kept at {zip_path})",
+            f"{exc} (not retried: check the R2_* settings; the zip is kept at {final})",
             allow_retries=False,
         ) from None
+    except BaseException:
+        os.replace(built, final)
+        raise
     if not stored.stored_at_source:  # a local store whose folder holds the zip keeps it as the object
-        zip_path.unlink()  # safe: the stored object's size and SHA-256 were checked
+        built.unlink()  # safe: the stored object's size and SHA-256 were checked
+    if final.exists() and not _is_stored_object(store, object_key, final):
+        final.unlink()  # kept by an earlier run whose upload failed: now stored and verified
     return {"uploaded": True, "url": dg.MetadataValue.url(store.url_for(object_key)), "store": store.describe()}
 
 
@@ -54,28 +74,22 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         SHA-256 sums, at `daily_scrapes/<subreddit>/<date>/<subreddit>_<date>.zip`.
         The local zip is deleted only after the upload is verified."""
         store = archive_store.store()
-        done: dict[str, dict] = {}
-        partitions = partitions_of(context.partition_keys)
-        try:
-            for key, date, name in partitions:
-                raw = load_raw_partition(raw_files, archive_store, date, name)
-                submissions, comments = raw.submissions, raw.comments
-                zip_path = raw_files.archive_path(date, name)
-                info = build_archive(raw.path, raw.header, submissions, comments, zip_path)
-                object_key = archive_object_key(date, name)
-                done[key] = {
-                    "object_key": object_key,
-                    "bytes": info.size,
-                    "sha256": info.sha256,
-                    "submissions": submissions.num_rows,
-                    "comments": comments.num_rows,
-                    **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
-                }
-        except Exception:  # a failure halfway keeps (and reports) the archives finished before it
-            yield from materialize_finished_partitions(context, R2_ARCHIVE, done)
-            mark_unfinished_partitions(context, (R2_ARCHIVE,), [key for key, _, _ in partitions if key not in done])
-            raise
-        attach_partition_metadata(context, R2_ARCHIVE, done)
-        yield dg.MaterializeResult()
+
+        def archive(key: str, date: dt.date, name: str) -> dict:
+            raw = load_raw_partition(raw_files, archive_store, date, name)
+            final = raw_files.archive_path(date, name)
+            zip_path = run_zip_path(final, context.run_id)
+            info = build_archive(raw.path, raw.header, raw.submissions, raw.comments, zip_path)
+            object_key = archive_object_key(date, name)
+            return {
+                "object_key": object_key,
+                "bytes": info.size,
+                "sha256": info.sha256,
+                "submissions": raw.submissions.num_rows,
+                "comments": raw.comments.num_rows,
+                **store_archive(store, object_key, zip_path, final, info.sha256, flags.upload_to_r2_enabled),
+            }
+
+        yield from per_partition(context, R2_ARCHIVE, partitions_of(context.partition_keys), archive)
 
     return r2_archive

@@ -8,6 +8,7 @@ every call. These helpers give range runs what single-partition runs get:
   at that partition's materialization, so the check's Partitions tab shows Passed/Failed
   per partition (and the planned evaluations of a range run never end up "Skipped").
 - `attach_partition_metadata`: every partition's materialization metadata in one step.
+- `per_partition`: runs a range run's work partition by partition with all of the above.
 - `materialize_finished_partitions`: when a range run fails halfway, materializations
   for the partitions it finished (the rest show failed; see `mark_unfinished_partitions`).
 """
@@ -192,3 +193,19 @@ def mark_unfinished_partitions(
             logging.DEBUG,
             batch_metadata=DagsterEventBatchMetadata(batch_id, i == len(events) - 1),
         )
+
+
+def per_partition(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions, work):
+    """Run `work(key, date, name) -> metadata` for each partition and record each partition's
+    metadata; when one fails, the partitions finished before it stay materialized and the rest
+    show failed (as the database load does)."""
+    done: dict[str, dict] = {}
+    try:
+        for key, date, name in partitions:
+            done[key] = work(key, date, name)
+    except Exception:
+        yield from materialize_finished_partitions(context, asset_key, done)
+        mark_unfinished_partitions(context, (asset_key,), [key for key, _, _ in partitions if key not in done])
+        raise
+    attach_partition_metadata(context, asset_key, done)
+    yield dg.MaterializeResult(asset_key=asset_key)

@@ -12,7 +12,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reddit_assets.assets.archive import store_archive
+from reddit_assets.assets.archive import run_zip_path, store_archive
 from reddit_assets.assets.declarations import (
     FOLLOW_SECOND_PASS,
     OWNERS,
@@ -23,11 +23,7 @@ from reddit_assets.assets.declarations import (
     SECOND_PASS_ARCHIVE,
     SECOND_PASS_TABLE,
 )
-from reddit_assets.assets.partition_results import (
-    attach_partition_metadata,
-    mark_unfinished_partitions,
-    materialize_finished_partitions,
-)
+from reddit_assets.assets.partition_results import per_partition
 from reddit_assets.assets.raw_source import load_raw_partition
 from reddit_assets.assets.second_pass_source import load_second_pass
 from reddit_assets.config import AppConfig, Flags, SecondPass
@@ -58,22 +54,6 @@ def refuse_early(partitions: list[tuple[str, dt.date, str]], settings: SecondPas
         f"day ends, so that every item is at least that old; now is {now.isoformat()})",
         allow_retries=False,
     )
-
-
-def per_partition(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions, work):
-    """Run `work(key, date, name) -> metadata` for each partition and record each partition's
-    metadata; when one fails, the partitions finished before it stay materialized and the rest
-    show failed (as the database load does)."""
-    done: dict[str, dict] = {}
-    try:
-        for key, date, name in partitions:
-            done[key] = work(key, date, name)
-    except Exception:
-        yield from materialize_finished_partitions(context, asset_key, done)
-        mark_unfinished_partitions(context, (asset_key,), [key for key, _, _ in partitions if key not in done])
-        raise
-    attach_partition_metadata(context, asset_key, done)
-    yield dg.MaterializeResult(asset_key=asset_key)
 
 
 def _states(rows: pa.Table, first_scraped_at: dt.datetime) -> dict[str, int]:
@@ -250,7 +230,8 @@ def build_second_pass_archive(
 
         def archive(key: str, date: dt.date, name: str) -> dict:
             source = load_second_pass(raw_files, archive_store, date, name)
-            zip_path = local_second_pass_archive_path(raw_files.data_dir, date, name)
+            final = local_second_pass_archive_path(raw_files.data_dir, date, name)
+            zip_path = run_zip_path(final, context.run_id)
             header = {"subreddit": name, "date": date.isoformat(), "scraped_at": source.header["fetched_at"]}
             info = build_archive(
                 source.path, header, source.submissions, source.comments, zip_path, raw_name=source.path.name
@@ -262,7 +243,7 @@ def build_second_pass_archive(
                 "sha256": info.sha256,
                 "submissions": source.submissions.num_rows,
                 "comments": source.comments.num_rows,
-                **store_archive(store, object_key, zip_path, info.sha256, flags.upload_to_r2_enabled),
+                **store_archive(store, object_key, zip_path, final, info.sha256, flags.upload_to_r2_enabled),
             }
 
         yield from per_partition(context, SECOND_PASS_ARCHIVE, partitions_of(context.partition_keys), archive)

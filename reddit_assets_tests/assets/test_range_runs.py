@@ -216,3 +216,47 @@ def test_an_archive_run_failing_halfway_keeps_the_archives_it_finished(defs, tmp
             assert recorded["uploaded"] is True and recorded["object_key"].endswith(f"{NAME}_{day}.zip")
             assert hashlib.sha256((store / day / f"{NAME}_{day}.zip").read_bytes()).hexdigest() == recorded["sha256"]
         assert sorted(p.name for p in store.iterdir()) == [key.split("|")[0] for key in KEYS[:2]]
+
+
+def test_two_runs_archiving_one_partition_at_once_never_take_each_others_zip(tmp_path):
+    """Run A built its zip; run B builds, uploads and deletes its own before A uploads: A's is still there."""
+    from reddit_assets.assets.archive import run_zip_path, store_archive
+    from reddit_assets.storage.objects import LocalFolderStore
+
+    store = LocalFolderStore(tmp_path / "store")
+    final = tmp_path / "archives" / "x.zip"
+    final.parent.mkdir()
+    built = {run: run_zip_path(final, run) for run in ("run-a", "run-b")}
+    assert built["run-a"] != built["run-b"] and built["run-a"].parent == final.parent
+    for path in built.values():
+        path.write_bytes(b"the same deterministic archive")
+    sha = hashlib.sha256(b"the same deterministic archive").hexdigest()
+    assert store_archive(store, "k/x.zip", built["run-b"], final, sha, upload=True)["uploaded"] is True
+    assert store_archive(store, "k/x.zip", built["run-a"], final, sha, upload=True)["uploaded"] is True
+    assert not built["run-a"].exists() and not built["run-b"].exists() and not final.exists()
+    assert store.head("k/x.zip").sha256 == sha
+
+    # Kept locally (uploads off): the run's zip moves to the path people and later runs look at.
+    built["run-c"] = run_zip_path(final, "run-c")
+    built["run-c"].write_bytes(b"kept")
+    assert store_archive(store, "k/x.zip", built["run-c"], final, sha, upload=False)["uploaded"] is False
+    assert final.read_bytes() == b"kept" and not built["run-c"].exists()
+
+
+def test_a_verified_upload_removes_the_zip_an_earlier_failed_upload_kept_unless_it_is_the_object(tmp_path):
+    from reddit_assets.assets.archive import run_zip_path, store_archive
+    from reddit_assets.storage.objects import LocalFolderStore
+
+    sha = hashlib.sha256(b"zip").hexdigest()
+    final = tmp_path / "archives" / "k" / "x.zip"
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"zip")  # kept by a run whose upload failed
+    run_zip_path(final, "later").write_bytes(b"zip")
+    store_archive(LocalFolderStore(tmp_path / "store"), "k/x.zip", run_zip_path(final, "later"), final, sha, True)
+    assert not final.exists()
+
+    # The store's folder is the archives folder: the kept zip is the stored object and stays.
+    store = LocalFolderStore(tmp_path / "archives")
+    run_zip_path(final, "again").write_bytes(b"zip")
+    store_archive(store, "k/x.zip", run_zip_path(final, "again"), final, sha, True)
+    assert final.read_bytes() == b"zip" and store.head("k/x.zip").sha256 == sha
