@@ -54,13 +54,15 @@ def plan_scrape(
 
 
 def _check_writable(folder: Path) -> None:
-    """Fail without retries when the raw file's folder cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise dg.Failure(f"cannot create {folder}: {exc.strerror or exc} (not retried)", allow_retries=False) from None
-    if not os.access(folder, os.W_OK):
-        raise dg.Failure(f"cannot write {folder}: permission denied (not retried)", allow_retries=False)
+    """Fail without retries when the raw file's folder could not be written (nothing is created here)."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if os.statvfs(existing).f_flag & os.ST_RDONLY:
+        problem = "Read-only file system"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = "Permission denied"
+    else:
+        return
+    raise dg.Failure(f"cannot write {folder}: {problem} (not retried)", allow_retries=False)
 
 
 def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

@@ -143,7 +143,7 @@ def test_scrape_into_a_read_only_data_dir_fails_before_asking_reddit(
 ):
     root = tiny_tmpfs("size=64k,ro")
     message = _scrape_into(monkeypatch, tmp_path, reddit_server, instance, root)
-    assert f"cannot create {root}/scrapes/{today().isoformat()}: Read-only file system (not retried)" in message
+    assert f"cannot write {root}/scrapes/{today().isoformat()}: Read-only file system (not retried)" in message
     assert reddit_server.stats()["requests"] == 0
 
 
