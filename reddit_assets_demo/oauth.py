@@ -42,6 +42,11 @@ class Tokens:
         with self._lock:
             self._tokens.clear()
 
+    def usernames(self) -> list[str | None]:
+        """Who each issued token was for (None: an app-only token)."""
+        with self._lock:
+            return [username for _, _, username in self._tokens.values()]
+
     def username(self, headers: Message) -> str | None:
         entry = self._tokens.get((headers.get("authorization") or "").partition(" ")[2].strip())
         return entry[2] if entry else None

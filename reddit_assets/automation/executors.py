@@ -23,16 +23,16 @@ EXECUTOR_VAR = "REDDIT_ASSETS_EXECUTOR"
 # - DAGSTER_EVENT_BATCH_SIZE: a run's materializations of one asset over its partitions are
 #   written with store_event_batch, which dagster-postgres turns into one INSERT (SQLite
 #   still writes them one by one). 0, Dagster's default, writes every event alone.
-# - DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: the process that creates a run (the
-#   daemon for backfills, the webserver or CLI for launches) writes one planned event per
-#   asset for the run's partitions instead of one per partition. Dagster reads failed
-#   partitions from per-partition planned events only, so a failing range run writes them
-#   for its unfinished partitions itself (assets/partition_results.py); partitions of a range
-#   run no longer show "in progress" while it runs.
+# - DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS (left off): one planned event per asset
+#   per run instead of one per partition. Dagster reads failed partitions from per-partition
+#   planned events only, so with it on, a failed one-partition run (a scrape, a second pass)
+#   shows its partition "missing" instead of "failed" in the UI and the daily report. Range
+#   runs of ours would cope (assets/partition_results.py writes planned events for their
+#   unfinished partitions), but every failure before our code runs would not.
 # Set by default where our code loads (code server, run workers, step processes); processes
 # that never load our definitions (`dagster-daemon`, `dagster-webserver`) need them in their
 # environment: `event_settings()` is what to export there (deploy docs, make demo, benchmarks).
-EVENT_SETTINGS = {"DAGSTER_EVENT_BATCH_SIZE": "1000", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+EVENT_SETTINGS = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 
 
 def event_settings(env: Mapping[str, str] = os.environ) -> dict[str, str]:

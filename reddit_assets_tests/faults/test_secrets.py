@@ -134,9 +134,7 @@ def test_no_secret_in_events_runs_metadata_logs_files_or_archives(
         defs = _setup(monkeypatch, tmp_path, reddit_server, secret_values, db_url, s3)
         good = run(defs, "daily_scrape_job", key(NAME), instance)
         assert good.success
-        assert any(
-            entry[2] == "archiver_bot" for entry in reddit_server._tokens.values()
-        )  # logged in with the password
+        assert "archiver_bot" in reddit_server.tokens.usernames()  # logged in with the password
 
         # The same secrets with the archive store and the database down.
         dead_db = TcpProxy(PG_HOST, PG_PORT)  # never started: connections are refused
