@@ -37,6 +37,8 @@ SUBREDDITS = [
 ]
 SHOWN = "CreditCardsIndia"  # the partition whose pages the tests open
 GROUPS = {"raw_scrape": "scrape", "submissions": "database", "comments": "database", "r2_archive": "archive"}
+# Partitioned by date x subreddit too, in group second_pass.
+SECOND_PASS_ASSETS = ["second_pass", "second_pass_table", "second_pass_archive"]
 KINDS = ["Reddit", "json", "SQLite", "Table", "zip", "Parquet", "local"]
 RAW_METADATA = [
     "submissions",
@@ -152,7 +154,7 @@ def _metadata(rows: list[list[str]], keys: list[str]) -> dict[str, str]:
 def test_catalog_lists_the_four_assets_in_their_groups(ui):
     def statuses_loaded(text):
         """every row's partition status has loaded (21 partitions: 7 days x 3 subreddits)"""
-        return text.count(f"{7 * len(SUBREDDITS)} partitions") == len(GROUPS)
+        return text.count(f"{7 * len(SUBREDDITS)} partitions") == len(GROUPS) + len(SECOND_PASS_ASSETS)
 
     ui.open("/assets", *(f"reddit / {name}" for name in GROUPS), shot="catalog", until=statuses_loaded)
     # Each asset's row: the nearest element around its link that also names the code location.
@@ -176,12 +178,14 @@ def test_lineage_graph_shows_groups_assets_and_kinds(ui):
     ui.browser.press("e", "KeyE", 69, modifiers=1)  # the graph's "Expand all groups" (⌥E)
 
     def every_node_loaded(text):
-        """each of the 4 asset nodes shows its 21 partitions (7 days x 3 subreddits)"""
-        return text.count(f"{7 * len(SUBREDDITS)} partitions") == len(GROUPS) and "Loading..." not in text
+        """each of the 7 date x subreddit asset nodes shows its 21 partitions (7 days x 3 subreddits)"""
+        count = text.count(f"{7 * len(SUBREDDITS)} partitions")
+        return count == len(GROUPS) + len(SECOND_PASS_ASSETS) and "Loading..." not in text
 
     text = ui.wait(*GROUPS, *KINDS, shot="lineage-expanded", until=every_node_loaded)
     assert "expanded=" in ui.browser.evaluate("location.search")
-    assert text.count("Latest event") == len(GROUPS) + 1  # and reddit/daily_report (group report, by date)
+    # ... and reddit/daily_report (group report, by date)
+    assert text.count("Latest event") == len(GROUPS) + len(SECOND_PASS_ASSETS) + 1
 
 
 def test_raw_scrape_partition_shows_counts_checksum_path_and_top_posts(ui, materialized):

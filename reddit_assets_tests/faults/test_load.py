@@ -98,8 +98,9 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
             }
         )
     )
-    # Each listing answer takes 2 s: scrapes overlap, so a pool that let more through would show.
-    reddit_server.add_fault(r"/new", delay=2, times=None)
+    # Each listing answer takes 5 s (a run here takes about 10 s to start): scrapes overlap, so the
+    # pool is reached, and a pool that let more through would show.
+    reddit_server.add_fault(r"/new", delay=5, times=None)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
     env.update(
