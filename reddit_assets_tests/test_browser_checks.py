@@ -2,7 +2,7 @@
 
 A DAGSTER_HOME gets database_only_job runs over a range of days per subreddit, tagged as a
 batched backfill tags them: `clean` loads and checks clean, `planted` has one partition whose
-raw file repeats a submission's id as a comment's (its row checks fail, alone), and `broken`
+rows are deleted after its load (its row checks, run again, fail alone), and `broken`
 has a truncated raw file on its third day (the run fails halfway). Then the real webserver
 serves that instance: GraphQL and headless Chromium read each partition's status.
 Screenshots go to test-artifacts/screenshots/.
@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file
@@ -60,8 +61,6 @@ def ranged(tmp_path_factory):
                 document = generated_raw_document(
                     name, day, n_submissions=3, comments_per_submission=(1, 4), popular_threads=0
                 )
-                if _key(day, name) == PLANTED:
-                    document["comments"][0]["id"] = document["submissions"][0]["id"]
                 path = raw_file_path(root / "data", day, name)
                 write_raw_file(path, document)
                 if name == "broken" and day == DAYS[BROKEN_FROM]:
@@ -79,7 +78,38 @@ def ranged(tmp_path_factory):
                 ).success
                 for name in NAMES
             }
-        assert outcomes == {"clean": True, "planted": True, "broken": False}
+            assert outcomes == {"clean": True, "planted": True, "broken": False}
+            # Rows lost after the load: the row checks, run again over planted's range, fail for it alone.
+            engine = sa.create_engine(f"sqlite:///{root / 'data' / 'reddit.db'}")
+            with engine.begin() as conn:
+                for table in ("reddit_submissions", "reddit_comments"):
+                    conn.execute(
+                        sa.text(f"DELETE FROM {table} WHERE scrape_date = :d AND subreddit = 'planted'"),
+                        {"d": DAYS[1].isoformat()},
+                    )
+            engine.dispose()
+            row_checks = dg.AssetSelection.checks(
+                *(
+                    dg.AssetCheckKey(dg.AssetKey(["reddit", a]), "rows_match_raw_file")
+                    for a in ("submissions", "comments")
+                )
+            )
+            checks = dg.define_asset_job("row_checks", selection=row_checks).resolve(
+                asset_graph=defs.get_repository_def().asset_graph
+            )
+            rechecked = checks.execute_in_process(
+                instance=instance,
+                resources=defs.resources,
+                raise_on_error=False,
+                tags={
+                    "dagster/asset_partition_range_start": _key(DAYS[0], "planted"),
+                    "dagster/asset_partition_range_end": _key(DAYS[-1], "planted"),
+                },
+            )
+            failed = {
+                (e.asset_key.path[-1], e.partition) for e in rechecked.get_asset_check_evaluations() if not e.passed
+            }
+            assert failed == {("submissions", PLANTED), ("comments", PLANTED)}
         env = dict(os.environ)
     return SimpleNamespace(root=root, env=env)
 

@@ -264,11 +264,10 @@ def _partition_lock_key(date: dt.date, subreddit: str) -> int:
 
 
 class PartitionCounts(NamedTuple):
-    """One partition's rows per table, and rows whose id occurs more than once across both."""
+    """One partition's rows per table."""
 
     submissions: int
     comments: int
-    duplicate_ids: int
 
 
 class TableStore:
@@ -388,21 +387,6 @@ class TableStore:
                 for t, _ in _LOADS
             )
 
-    def duplicate_ids(self, date: dt.date, subreddit: str) -> int:
-        """Rows of one partition whose id occurs more than once, across both tables (0 when sound)."""
-        ids = sa.union_all(
-            *(sa.select(t.c.id).where(t.c.scrape_date == date, t.c.subreddit == subreddit) for t, _ in _LOADS)
-        ).subquery()
-        per_id = (
-            sa.select(sa.func.count().label("n"))
-            .select_from(ids)
-            .group_by(ids.c.id)
-            .having(sa.func.count() > 1)
-            .subquery()
-        )
-        with self.engine.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(per_id.c.n), 0))))
-
     def second_pass_count(self, date: dt.date, subreddit: str) -> int:
         """Rows of `reddit_second_pass` for one partition."""
         t = SECOND_PASS
@@ -411,8 +395,8 @@ class TableStore:
             return int(conn.scalar(query))
 
     def partitions_counts(self, partitions: list[tuple[dt.date, str]]) -> dict[tuple[dt.date, str], PartitionCounts]:
-        """Rows and duplicate ids of many partitions in three grouped queries (not three per
-        partition); a partition without rows counts (0, 0, 0)."""
+        """Rows of many partitions in one grouped query per table (not one per partition); a
+        partition without rows counts (0, 0)."""
         if not partitions:
             return {}
         dates = [d for d, _ in partitions]
@@ -421,26 +405,13 @@ class TableStore:
         def in_range(t):
             return sa.and_(t.c.scrape_date.between(min(dates), max(dates)), t.c.subreddit.in_(names))
 
-        counts = {p: [0, 0, 0] for p in partitions}
+        counts = {p: [0, 0] for p in partitions}
         with self.engine.connect() as conn:
             for i, (t, _) in enumerate(_LOADS):
                 query = sa.select(t.c.scrape_date, t.c.subreddit, sa.func.count()).where(in_range(t))
                 for date, name, n in conn.execute(query.group_by(t.c.scrape_date, t.c.subreddit)):
                     if (date, name) in counts:
                         counts[(date, name)][i] = n
-            ids = sa.union_all(
-                *(sa.select(t.c.scrape_date, t.c.subreddit, t.c.id).where(in_range(t)) for t, _ in _LOADS)
-            ).subquery()
-            repeated = (
-                sa.select(ids.c.scrape_date, ids.c.subreddit, sa.func.count().label("n"))
-                .group_by(ids.c.scrape_date, ids.c.subreddit, ids.c.id)
-                .having(sa.func.count() > 1)
-                .subquery()
-            )
-            query = sa.select(repeated.c.scrape_date, repeated.c.subreddit, sa.func.sum(repeated.c.n))
-            for date, name, n in conn.execute(query.group_by(repeated.c.scrape_date, repeated.c.subreddit)):
-                if (date, name) in counts:
-                    counts[(date, name)][2] = int(n)
         return {p: PartitionCounts(*c) for p, c in counts.items()}
 
     def dispose(self) -> None:

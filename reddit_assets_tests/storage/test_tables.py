@@ -198,8 +198,7 @@ def test_rerun_replaces_without_duplicates(store):
     before = (read(store, SUBMISSIONS), read(store, COMMENTS))
     assert load(store, doc) == first
     assert (read(store, SUBMISSIONS), read(store, COMMENTS)) == before
-    assert store.partition_counts(D1, "python") == (2, 2)
-    assert store.duplicate_ids(D1, "python") == 0
+    assert store.partition_counts(D1, "python") == (2, 2)  # the unique keys: no row twice
 
     load(store, document(D1, submissions=[submission("s1", score=99)], comments=[]))
     assert store.partition_counts(D1, "python") == (1, 0)
@@ -285,15 +284,15 @@ def test_rows_of_another_partition_are_refused(store):
         store.replace_partition(D2, "rust", subs, coms)
 
 
-def test_counts_and_duplicate_ids(store):
+def test_counts_per_table_and_many_partitions_at_once(store):
     assert store.partition_counts(D1, "python") == (0, 0)
-    assert store.duplicate_ids(D1, "python") == 0
-    # A comment sharing a submission's id: two rows share one id.
+    # A comment may share a submission's id (Reddit numbers t1 and t3 things apart): both rows load.
     load(store, document(D1, submissions=[submission("s1"), submission("zz")], comments=[comment("zz"), comment("c2")]))
     load(store, document(D1, "rust"))
     assert store.partition_counts(D1, "python") == (2, 2)
-    assert store.duplicate_ids(D1, "python") == 2
-    assert store.duplicate_ids(D1, "rust") == 0
+    many = store.partitions_counts([(D1, "python"), (D1, "rust"), (D2, "python")])
+    assert many[(D1, "python")] == (2, 2) and many[(D2, "python")] == (0, 0)
+    assert many[(D1, "rust")] == store.partition_counts(D1, "rust")
 
 
 def test_sqlite_writers_in_parallel(tmp_path):
