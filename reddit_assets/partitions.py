@@ -53,6 +53,16 @@ def partitions_of(keys: Iterable[str]) -> list[tuple[str, dt.date, str]]:
     return [(key, *split_partition_key(key)) for key in keys]
 
 
+def parse_day(value: object) -> dt.date:
+    """A `YYYY-MM-DD` string as a date; ValueError saying which of the two it is not."""
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date") from None
+
+
 def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[dt.date, str]:
     """`2026-11-27|name` -> (date, name), refusing anything that is not that shape."""
     if isinstance(key, dg.MultiPartitionKey):
@@ -62,12 +72,10 @@ def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[dt.date, str]:
         if len(parts) != 2:
             raise PartitionKeyError(f"partition key {key!r} is not of the form YYYY-MM-DD|subreddit")
         date_str, name = parts
-    if not _DATE_RE.fullmatch(date_str):
-        raise PartitionKeyError(f"partition key {str(key)!r}: {date_str!r} is not a date YYYY-MM-DD")
     try:
-        date = dt.date.fromisoformat(date_str)
-    except ValueError:
-        raise PartitionKeyError(f"partition key {str(key)!r}: {date_str!r} is not a real date") from None
+        date = parse_day(date_str)
+    except ValueError as exc:
+        raise PartitionKeyError(f"partition key {str(key)!r}: {exc}") from None
     if not is_valid_subreddit_name(name):
         raise PartitionKeyError(f"partition key {str(key)!r}: {name!r} is not a subreddit name")
     return date, name

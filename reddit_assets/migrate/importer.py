@@ -65,10 +65,9 @@ from reddit_assets.migrate.urs_format import (
     date_from_folder,
     urs_kind,
 )
-from reddit_assets.partitions import partition_key
+from reddit_assets.partitions import parse_day, partition_key
 
 IMPORTED, REPLACED, PRESENT, BAD, CONFLICT, SKIPPED = "imported", "replaced", "present", "bad", "conflict", "skipped"
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A string that runs to the end of the text matches only the lone quote.
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.S)
 _URS_SIDE_FOLDERS = {"analytics", "livestream"}
@@ -196,12 +195,10 @@ def load_json(path: Path) -> tuple[object, str]:
 
 
 def _parse_date(value: object) -> dt.date:
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise ImportProblem(f"date {value!r} is not a date YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ImportProblem(f"date {value!r} is not a real date") from None
+        return parse_day(value)
+    except ValueError as exc:
+        raise ImportProblem(f"date {exc}") from None
 
 
 def _ours(document: dict, path: Path) -> Parsed:
