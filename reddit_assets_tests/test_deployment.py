@@ -15,8 +15,12 @@ import psycopg
 import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
+from dagster._core.instance.ref import InstanceRef
+from dagster_postgres import PostgresEventLogStorage
 
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
+from reddit_assets.instance.event_batches import BatchedAssetEvents
+from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
 from reddit_assets_demo.dagster_api import graphql, wait_until_up
 from reddit_assets_demo.processes import free_port
 from reddit_assets_demo.run import demo_environment
@@ -60,7 +64,9 @@ def _query(database: str, sql: str, params=()) -> list[tuple]:
 def test_production_instance_settings(production_instance):
     instance = production_instance
     assert type(instance.run_storage).__module__.startswith("dagster_postgres")
-    assert type(instance.event_log_storage).__module__.startswith("dagster_postgres")
+    # dagster-postgres's event log with batched planned events and check results (reddit_assets.instance)
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.event_log_storage, BatchedAssetEvents)
     assert type(instance.schedule_storage).__module__.startswith("dagster_postgres")
     assert instance.run_storage.postgres_url.startswith("postgresql+psycopg2://")
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -144,7 +150,14 @@ def test_demo_and_production_instances_are_independent(monkeypatch, tmp_path):
     home = _home_with(tmp_path, DEMO_YAML)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)  # batched events
         assert Path(instance.root_directory) == home
+    # With DAGSTER_HOME unset, `dagster dev` reads the repository's file into a temporary folder:
+    # the batching storage lives in that folder too.
+    temporary = tmp_path / ".tmp_dagster_home_x"
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(temporary), config_dir=str(REPO))) as instance:
+        assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
+        assert Path(instance.event_log_storage._base_dir).is_relative_to(temporary)
 
 
 # --- Kubernetes: the Helm values (validated here, not deployed: there is no cluster) ---------

@@ -16,6 +16,7 @@ every call. These helpers give range runs what single-partition runs get:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -28,12 +29,15 @@ from dagster._core.events import (
     AssetMaterializationPlannedData,
     DagsterEvent,
     DagsterEventBatchMetadata,
+    DagsterEventType,
     generate_event_batch_id,
 )
 from dagster._core.execution.context.metadata_logging import (
     AssetMetadataHandle,
     OutputMetadataAccumulator,
 )
+
+from reddit_assets.instance.event_batches import BatchedAssetEvents
 
 BACKFILL_TAG = "dagster/backfill"
 
@@ -102,29 +106,66 @@ def partition_check_evaluations(
 ) -> Iterator[AssetCheckEvaluation | dg.Output]:
     """What a check op yields for a range of partitions: one evaluation per examined partition,
     aimed at that partition's materialization (so the UI counts it as the partition's current
-    result, as for a one-partition run), then the check's output."""
-    for result in results:
-        target = materializations.get(result.partition)
-        yield AssetCheckEvaluation(
-            asset_key=check_key.asset_key,
-            check_name=check_key.name,
-            passed=result.passed,
-            metadata=dict(result.metadata),
-            description=result.description,
-            target_materialization_data=(
-                AssetCheckEvaluationTargetMaterializationData(
-                    storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
-                )
-                if target
-                else None
-            ),
-            blocking=False,
-            partition=result.partition,
-        )
+    result, as for a one-partition run), then the check's output.
+
+    On a storage that writes check evaluations in batches (reddit_assets.instance), the
+    evaluations are logged as one batch instead of yielded one event (and commit) at a time.
+    """
+    evaluations = [_evaluation(check_key, result, materializations.get(result.partition)) for result in results]
+    if len(evaluations) > 1 and _batches_check_events(context.instance):
+        _log_as_one_batch(context, evaluations)
+    else:
+        yield from evaluations
     # The op's output for this check (what AssetCheckResult would yield besides its evaluation).
     yield dg.Output(
         None, output_name=context.op_execution_context.assets_def.get_output_name_for_asset_check_key(check_key)
     )
+
+
+def _evaluation(
+    check_key: dg.AssetCheckKey, result: PartitionCheck, target: Materialization | None
+) -> AssetCheckEvaluation:
+    return AssetCheckEvaluation(
+        asset_key=check_key.asset_key,
+        check_name=check_key.name,
+        passed=result.passed,
+        metadata=dict(result.metadata),
+        description=result.description,
+        target_materialization_data=(
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
+            )
+            if target
+            else None
+        ),
+        blocking=False,
+        partition=result.partition,
+    )
+
+
+def _batches_check_events(instance: dg.DagsterInstance) -> bool:
+    # Dagster buffers a batch only when DAGSTER_EVENT_BATCH_SIZE is set, and its stock storages
+    # refuse check evaluations in a batch (it then retries them one by one, noisily).
+    return int(os.environ.get("DAGSTER_EVENT_BATCH_SIZE") or 0) > 0 and isinstance(
+        instance.event_log_storage, BatchedAssetEvents
+    )
+
+
+def _log_as_one_batch(context: dg.AssetCheckExecutionContext, evaluations: list[AssetCheckEvaluation]) -> None:
+    """Log the evaluations as DagsterEvent.asset_check_evaluation would, one batch for them all
+    (not blocking: a failed one does not fail the step, as when yielded with blocking=False)."""
+    step = context.op_execution_context._step_execution_context
+    batch_id = generate_event_batch_id()
+    for i, evaluation in enumerate(evaluations):
+        DagsterEvent.from_step(
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            step,
+            evaluation,
+            message=f"Asset check '{evaluation.check_name}' on '{evaluation.asset_key.to_user_string()}' "
+            + ("passed." if evaluation.passed else "did not pass.")
+            + ("" if evaluation.description is None else f" Description: '{evaluation.description}'"),
+            batch_metadata=DagsterEventBatchMetadata(batch_id, i == len(evaluations) - 1),
+        )
 
 
 def _step_context(context: dg.AssetExecutionContext):

@@ -16,8 +16,9 @@ import dagster as dg
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+from reddit_assets.instance.event_batches import store_events
 
 # Partitions per lookup query and events per write transaction.
 BATCH_SIZE = 500
@@ -77,35 +78,17 @@ def _runless_entry(materialization: dg.AssetMaterialization) -> EventLogEntry:
     )
 
 
-def _store_sqlite_batch(storage: SqliteEventLogStorage, entries: Sequence[EventLogEntry]) -> None:
-    """What SqliteEventLogStorage.store_event does for each asset event, in one transaction per
-    database file instead of two engines and two commits per event (and each event serialized once)."""
-    rows = [storage._event_to_row(entry) for entry in entries]
-    with storage.run_connection(RUNLESS_RUN_ID) as conn:
-        conn.execute(SqlEventLogStorageTable.insert(), rows)
-    with storage.index_transaction() as conn:
-        inserted = conn.execute(
-            SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [row[0] for row in inserted]
-        storage._store_asset_event_tags(conn, entries, ids)
-        # The asset key's row keeps only the latest event: the last of a batch of one asset's events.
-        for key in {entry.dagster_event.asset_key for entry in entries}:
-            last = max(i for i, entry in enumerate(entries) if entry.dagster_event.asset_key == key)
-            storage._store_asset_event(conn, entries[last], ids[last])
-
-
 def report_materializations(instance: dg.DagsterInstance, materializations: Sequence[dg.AssetMaterialization]) -> None:
     """Record runless materializations, as instance.report_runless_asset_event would one by one,
     in batches of BATCH_SIZE.
 
-    dagster-postgres inserts a batch with one statement; the local SQLite storage gets one
-    transaction per batch here; any other storage stores the batch its own way.
+    Dagster's SQL storages (SQLite, PostgreSQL, ours or stock) get one transaction per batch;
+    any other storage stores the batch its own way.
     """
     storage = instance.event_log_storage
     for start in range(0, len(materializations), BATCH_SIZE):
         entries = [_runless_entry(m) for m in materializations[start : start + BATCH_SIZE]]
-        if type(storage) is SqliteEventLogStorage:
-            _store_sqlite_batch(storage, entries)
+        if isinstance(storage, SqlEventLogStorage):
+            store_events(storage, entries)
         else:
             storage.store_event_batch(entries)

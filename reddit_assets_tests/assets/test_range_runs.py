@@ -16,6 +16,7 @@ from reddit_assets.files.normalize import normalize
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_demo.raw_documents import generated_raw_document
+from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
 from reddit_assets_tests.harness import configure
 
 START = dt.date(2026, 10, 1)
@@ -52,6 +53,26 @@ def defs(monkeypatch, tmp_path):
     )
 
 
+@pytest.fixture(
+    params=["stock-sqlite", "batching-sqlite", pytest.param("batching-postgres", marks=pytest.mark.postgres)]
+)
+def instance(request, monkeypatch):
+    """A Dagster instance: Dagster's own SQLite storage, or ours (reddit_assets.instance), which
+    writes a run's planned events, materializations and check results in batches."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    if request.param == "stock-sqlite":
+        overrides = {}
+    elif request.param == "batching-sqlite":
+        overrides = {"instance_class": {"module": "reddit_assets.instance.sqlite", "class": "LocalInstance"}}
+    else:
+        database = request.getfixturevalue("postgres_database")
+        pg = {"hostname": PG_HOST, "port": PG_PORT, "username": PG_USER, "password": "", "db_name": database}
+        storage = {"module": "reddit_assets.instance.postgres", "class": "BatchingPostgresStorage"}
+        overrides = {"storage": {"custom": {**storage, "config": {"postgres_db": pg}}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        yield instance
+
+
 def _run_range(defs, instance, first: str = KEYS[0], last: str = KEYS[-1]) -> dg.ExecuteInProcessResult:
     """database_only_job over first..last as one run, tagged as a backfill's batched run is."""
     return defs.resolve_job_def("database_only_job").execute_in_process(
@@ -69,6 +90,17 @@ def _check_status(instance, asset_key: dg.AssetKey) -> dict[str, str]:
     for record in records:  # newest first
         latest.setdefault(record.partition, record.status.value)
     return latest
+
+
+def _run_evaluations(instance, run_id: str) -> dict[tuple[dg.AssetKey, str], object]:
+    """(asset, partition) -> the rows_match_raw_file evaluation this run recorded, as the UI reads it."""
+    found = {}
+    for asset_key in (SUBMISSIONS, COMMENTS):
+        key = dg.AssetCheckKey(asset_key, "rows_match_raw_file")
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=1000):
+            if record.run_id == run_id and record.event and record.event.dagster_event:
+                found[(asset_key, record.partition)] = record.event.dagster_event.event_specific_data
+    return found
 
 
 def _failed_and_materialized(instance, asset_key: dg.AssetKey) -> tuple[set[str], set[str]]:
@@ -89,132 +121,128 @@ def _metadata(instance, asset_key: dg.AssetKey, key: str) -> dict:
 
 
 @pytest.mark.parametrize("subset_planned", [False, True], ids=["planned-per-partition", "planned-subset"])
-def test_range_run_records_metadata_and_a_check_result_per_partition(defs, tmp_path, monkeypatch, subset_planned):
+def test_range_run_records_metadata_and_a_check_result_per_partition(
+    defs, instance, tmp_path, monkeypatch, subset_planned
+):
     monkeypatch.setenv(SUBSET_PLANNED, str(subset_planned).lower())
     documents = _write_raw_files(tmp_path / "data")
-    with dg.instance_for_test() as instance:
-        result = _run_range(defs, instance)
-        assert result.success
-        for key, raw in documents.items():
-            submissions, comments = normalize(raw["document"])
-            sha = hashlib.sha256(raw["path"].read_bytes()).hexdigest()
-            for asset_key, table in ((SUBMISSIONS, submissions), (COMMENTS, comments)):
-                metadata = _metadata(instance, asset_key, key)
-                assert metadata["rows"] == table.num_rows > 0
-                assert metadata["raw_sha256"] == sha
-                assert metadata["raw_bytes"] == raw["path"].stat().st_size
-        for asset_key in (SUBMISSIONS, COMMENTS):
-            assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
-            # The per-partition results are current: they target each partition's latest materialization.
-            infos = instance.event_log_storage.get_asset_check_partition_info(
-                [dg.AssetCheckKey(asset_key, "rows_match_raw_file")]
-            )
-            assert {i.partition_key for i in infos if i.is_current} == set(KEYS)
-            assert {i.latest_execution_status for i in infos} == {AssetCheckExecutionRecordStatus.SUCCEEDED}
+    result = _run_range(defs, instance)
+    assert result.success
+    for key, raw in documents.items():
+        submissions, comments = normalize(raw["document"])
+        sha = hashlib.sha256(raw["path"].read_bytes()).hexdigest()
+        for asset_key, table in ((SUBMISSIONS, submissions), (COMMENTS, comments)):
+            metadata = _metadata(instance, asset_key, key)
+            assert metadata["rows"] == table.num_rows > 0
+            assert metadata["raw_sha256"] == sha
+            assert metadata["raw_bytes"] == raw["path"].stat().st_size
+    for asset_key in (SUBMISSIONS, COMMENTS):
+        assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
+        # The per-partition results are current: they target each partition's latest materialization.
+        infos = instance.event_log_storage.get_asset_check_partition_info(
+            [dg.AssetCheckKey(asset_key, "rows_match_raw_file")]
+        )
+        assert {i.partition_key for i in infos if i.is_current} == set(KEYS)
+        assert {i.latest_execution_status for i in infos} == {AssetCheckExecutionRecordStatus.SUCCEEDED}
 
 
-def test_a_comment_sharing_a_submissions_id_passes_the_row_check(defs, tmp_path):
+def test_a_comment_sharing_a_submissions_id_passes_the_row_check(defs, instance, tmp_path):
     shared = KEYS[2]  # Reddit numbers comments and submissions apart: one id may name both
     _write_raw_files(tmp_path / "data", plant_duplicate=shared)
-    with dg.instance_for_test() as instance:
-        assert _run_range(defs, instance).success
-        for asset_key in (SUBMISSIONS, COMMENTS):
-            assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
+    assert _run_range(defs, instance).success
+    for asset_key in (SUBMISSIONS, COMMENTS):
+        assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
 
 
-def test_row_check_fails_on_its_own_evidence_when_rows_go_missing(defs, tmp_path):
+def test_row_check_fails_on_its_own_evidence_when_rows_go_missing(defs, instance, tmp_path):
     _write_raw_files(tmp_path / "data")
-    with dg.instance_for_test() as instance:
-        assert _run_range(defs, instance).success
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
-        with engine.begin() as conn:  # rows lost after the load: only the check's own count can tell
-            conn.execute(sa.text("DELETE FROM reddit_comments WHERE scrape_date = :d"), {"d": KEYS[4].split("|")[0]})
-        engine.dispose()
-        row_checks = dg.AssetSelection.checks(
-            *(dg.AssetCheckKey(a, "rows_match_raw_file") for a in (SUBMISSIONS, COMMENTS))
-        )
-        job = dg.define_asset_job("row_checks", selection=row_checks).resolve(
-            asset_graph=defs.get_repository_def().asset_graph
-        )
-        result = job.execute_in_process(
-            instance=instance,
-            resources=defs.resources,
-            tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
-            raise_on_error=False,
-        )
-        outcome = {(e.asset_key, e.partition): e.passed for e in result.get_asset_check_evaluations()}
-        assert outcome == {
-            (a, key): a == SUBMISSIONS or key != KEYS[4] for a in (SUBMISSIONS, COMMENTS) for key in KEYS
-        }
-        # As the UI reads it: Failed for exactly that partition's comments, Passed for the rest.
-        assert _check_status(instance, COMMENTS) == {key: "FAILED" if key == KEYS[4] else "SUCCEEDED" for key in KEYS}
-        assert _check_status(instance, SUBMISSIONS) == {key: "SUCCEEDED" for key in KEYS}
-        [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
-        assert failed.description.endswith(
-            f"0 rows in the database, {failed.metadata['rows_in_raw_file'].value} in the raw file"
-        )
+    assert _run_range(defs, instance).success
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+    with engine.begin() as conn:  # rows lost after the load: only the check's own count can tell
+        conn.execute(sa.text("DELETE FROM reddit_comments WHERE scrape_date = :d"), {"d": KEYS[4].split("|")[0]})
+    engine.dispose()
+    row_checks = dg.AssetSelection.checks(
+        *(dg.AssetCheckKey(a, "rows_match_raw_file") for a in (SUBMISSIONS, COMMENTS))
+    )
+    job = dg.define_asset_job("row_checks", selection=row_checks).resolve(
+        asset_graph=defs.get_repository_def().asset_graph
+    )
+    result = job.execute_in_process(
+        instance=instance,
+        resources=defs.resources,
+        tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+        raise_on_error=False,
+    )
+    evaluations = _run_evaluations(instance, result.run_id)
+    outcome = {key: e.passed for key, e in evaluations.items()}
+    assert outcome == {(a, key): a == SUBMISSIONS or key != KEYS[4] for a in (SUBMISSIONS, COMMENTS) for key in KEYS}
+    # As the UI reads it: Failed for exactly that partition's comments, Passed for the rest.
+    assert _check_status(instance, COMMENTS) == {key: "FAILED" if key == KEYS[4] else "SUCCEEDED" for key in KEYS}
+    assert _check_status(instance, SUBMISSIONS) == {key: "SUCCEEDED" for key in KEYS}
+    [failed] = [e for e in evaluations.values() if not e.passed]
+    assert failed.description.endswith(
+        f"0 rows in the database, {failed.metadata['rows_in_raw_file'].value} in the raw file"
+    )
 
 
 @pytest.mark.parametrize("subset_planned", [False, True], ids=["planned-per-partition", "planned-subset"])
 def test_a_run_failing_halfway_marks_exactly_the_unfinished_partitions_failed(
-    defs, tmp_path, monkeypatch, subset_planned
+    defs, instance, tmp_path, monkeypatch, subset_planned
 ):
     monkeypatch.setenv(SUBSET_PLANNED, str(subset_planned).lower())
     documents = _write_raw_files(tmp_path / "data")
     broken = KEYS[3]
     documents[broken]["path"].write_text('{"truncated": ')
-    with dg.instance_for_test() as instance:
-        result = _run_range(defs, instance)
-        assert not result.success
-        for asset_key in (SUBMISSIONS, COMMENTS):
-            failed, materialized = _failed_and_materialized(instance, asset_key)
-            assert materialized == set(KEYS[:3])
-            assert failed == set(KEYS[3:])
-            assert _metadata(instance, asset_key, KEYS[1])["raw_bytes"] == documents[KEYS[1]]["path"].stat().st_size
-        # The finished partitions' rows stay (each was its own transaction); the rest were never written.
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
-        with engine.connect() as conn:
-            dates = {str(d) for (d,) in conn.execute(sa.text("SELECT DISTINCT scrape_date FROM reddit_submissions"))}
-        engine.dispose()
-        assert dates == {key.split("|")[0] for key in KEYS[:3]}
+    result = _run_range(defs, instance)
+    assert not result.success
+    for asset_key in (SUBMISSIONS, COMMENTS):
+        failed, materialized = _failed_and_materialized(instance, asset_key)
+        assert materialized == set(KEYS[:3])
+        assert failed == set(KEYS[3:])
+        assert _metadata(instance, asset_key, KEYS[1])["raw_bytes"] == documents[KEYS[1]]["path"].stat().st_size
+    # The finished partitions' rows stay (each was its own transaction); the rest were never written.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+    with engine.connect() as conn:
+        dates = {str(d) for (d,) in conn.execute(sa.text("SELECT DISTINCT scrape_date FROM reddit_submissions"))}
+    engine.dispose()
+    assert dates == {key.split("|")[0] for key in KEYS[:3]}
 
-        # Mended and run again: every partition materialized, none failed, the same rows (idempotent).
-        write_raw_file(documents[broken]["path"], documents[broken]["document"])
-        assert _run_range(defs, instance).success
-        assert _run_range(defs, instance).success
-        for asset_key in (SUBMISSIONS, COMMENTS):
-            failed, materialized = _failed_and_materialized(instance, asset_key)
-            assert (failed, materialized) == (set(), set(KEYS))
-            assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
-        with engine.connect() as conn:
-            total = conn.execute(sa.text("SELECT count(*), count(DISTINCT id) FROM reddit_comments")).one()
-        engine.dispose()
-        expected = sum(normalize(d["document"])[1].num_rows for d in documents.values())
-        assert tuple(total) == (expected, expected)
+    # Mended and run again: every partition materialized, none failed, the same rows (idempotent).
+    write_raw_file(documents[broken]["path"], documents[broken]["document"])
+    assert _run_range(defs, instance).success
+    assert _run_range(defs, instance).success
+    for asset_key in (SUBMISSIONS, COMMENTS):
+        failed, materialized = _failed_and_materialized(instance, asset_key)
+        assert (failed, materialized) == (set(), set(KEYS))
+        assert _check_status(instance, asset_key) == {key: "SUCCEEDED" for key in KEYS}
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
+    with engine.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*), count(DISTINCT id) FROM reddit_comments")).one()
+    engine.dispose()
+    expected = sum(normalize(d["document"])[1].num_rows for d in documents.values())
+    assert tuple(total) == (expected, expected)
 
 
-def test_an_archive_run_failing_halfway_keeps_the_archives_it_finished(defs, tmp_path):
+def test_an_archive_run_failing_halfway_keeps_the_archives_it_finished(defs, instance, tmp_path):
     R2_ARCHIVE = dg.AssetKey(["reddit", "r2_archive"])
     documents = _write_raw_files(tmp_path / "data")
     broken = KEYS[2]
     documents[broken]["path"].write_text('{"truncated": ')
-    with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("upload_only_job").execute_in_process(
-            instance=instance,
-            tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
-            raise_on_error=False,
-        )
-        assert not result.success
-        failed, materialized = _failed_and_materialized(instance, R2_ARCHIVE)
-        assert (materialized, failed) == (set(KEYS[:2]), set(KEYS[2:]))
-        store = tmp_path / "data" / "r2" / "daily_scrapes" / NAME
-        for key in KEYS[:2]:
-            day = key.split("|")[0]
-            recorded = _metadata(instance, R2_ARCHIVE, key)
-            assert recorded["uploaded"] is True and recorded["object_key"].endswith(f"{NAME}_{day}.zip")
-            assert hashlib.sha256((store / day / f"{NAME}_{day}.zip").read_bytes()).hexdigest() == recorded["sha256"]
-        assert sorted(p.name for p in store.iterdir()) == [key.split("|")[0] for key in KEYS[:2]]
+    result = defs.resolve_job_def("upload_only_job").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failed, materialized = _failed_and_materialized(instance, R2_ARCHIVE)
+    assert (materialized, failed) == (set(KEYS[:2]), set(KEYS[2:]))
+    store = tmp_path / "data" / "r2" / "daily_scrapes" / NAME
+    for key in KEYS[:2]:
+        day = key.split("|")[0]
+        recorded = _metadata(instance, R2_ARCHIVE, key)
+        assert recorded["uploaded"] is True and recorded["object_key"].endswith(f"{NAME}_{day}.zip")
+        assert hashlib.sha256((store / day / f"{NAME}_{day}.zip").read_bytes()).hexdigest() == recorded["sha256"]
+    assert sorted(p.name for p in store.iterdir()) == [key.split("|")[0] for key in KEYS[:2]]
 
 
 def test_two_runs_archiving_one_partition_at_once_never_take_each_others_zip(tmp_path):
