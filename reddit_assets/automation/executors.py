@@ -2,9 +2,11 @@
 
 `REDDIT_ASSETS_EXECUTOR=celery` sends each step to a Celery queue (dagster-celery) on the
 broker at `CELERY_BROKER_URL`, with results on `CELERY_BACKEND_URL` (default `rpc://`).
-Unset, jobs run each step in its own process (in-process in tests), forked from a server
-that has already imported Dagster and our definitions, so a step starts in a fraction of
-the time a fresh interpreter takes.
+Unset, a run executes its steps one after another in the run's own process, which has
+already loaded Dagster and our definitions: the run is the unit of isolation (its own
+process per run), and a run over many partitions (a backfill's) pays no second process
+start. A step process per step, even forked from a preloaded server, cost each run that
+server's start and import (seconds per run; a year's backfill is a hundred runs).
 The URLs reach the executor as `{env: ...}` config, so they are read where the run
 executes and never shown in the UI.
 """
@@ -52,15 +54,8 @@ def celery_executor_config(env: Mapping[str, str] = os.environ) -> dict:
     return config
 
 
-# Steps forked from a preloaded server: process isolation without the import cost per step.
-PRELOADED_MULTIPROCESS = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": ["reddit_assets.definitions"]}}},
-    name="multiprocess_preloaded",
-)
-
-
 def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition:
-    """The preloaded multiprocess executor unless REDDIT_ASSETS_EXECUTOR names another.
+    """Dagster's in-process executor unless REDDIT_ASSETS_EXECUTOR names another.
 
     Also puts Dagster's event-writing switches (`EVENT_SETTINGS`) into this process's
     environment, where it does not set them itself, for the runs it executes.
@@ -69,7 +64,7 @@ def build_executor(env: Mapping[str, str] = os.environ) -> dg.ExecutorDefinition
         os.environ.update(event_settings())
     choice = (env.get(EXECUTOR_VAR) or "").strip().lower()
     if choice in ("", "default"):
-        return PRELOADED_MULTIPROCESS
+        return dg.in_process_executor
     if choice != "celery":
         raise ValueError(f"{EXECUTOR_VAR}={env[EXECUTOR_VAR]!r}: expected 'celery', 'default' or unset")
     if not env.get(BROKER_VAR):

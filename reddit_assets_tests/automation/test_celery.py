@@ -21,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from reddit_assets.automation.executors import PRELOADED_MULTIPROCESS, build_executor
+from reddit_assets.automation.executors import build_executor
 from reddit_assets_demo.processes import start_process_group, stop_process_group
 from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.reddit import utc_today
@@ -47,8 +47,8 @@ NAMES = [s["name"] for s in SUBREDDITS]
 
 
 def test_default_executor_unless_celery_is_asked_for():
-    assert build_executor({}) is PRELOADED_MULTIPROCESS
-    assert build_executor({"REDDIT_ASSETS_EXECUTOR": "default"}) is PRELOADED_MULTIPROCESS
+    assert build_executor({}) is dg.in_process_executor
+    assert build_executor({"REDDIT_ASSETS_EXECUTOR": "default"}) is dg.in_process_executor
     with pytest.raises(ValueError, match="CELERY_BROKER_URL"):
         build_executor({"REDDIT_ASSETS_EXECUTOR": "celery"})
     with pytest.raises(ValueError, match="'dask'"):
@@ -72,10 +72,10 @@ def test_celery_executor_reads_urls_from_the_environment(monkeypatch, tmp_path):
     assert resolved["broker"] == "redis://127.0.0.1:6379/3" and resolved["backend"] == "rpc://"
 
 
-def test_definitions_keep_the_preloaded_multiprocess_executor(monkeypatch, tmp_path):
+def test_definitions_run_steps_in_the_run_process(monkeypatch, tmp_path):
     monkeypatch.delenv("REDDIT_ASSETS_EXECUTOR", raising=False)
     defs = configure(monkeypatch, tmp_path, reddit_url="http://127.0.0.1:9", subreddits=[{"name": "one"}])
-    assert defs.resolve_job_def("daily_scrape_job").executor_def.name == "multiprocess_preloaded"
+    assert defs.resolve_job_def("daily_scrape_job").executor_def.name == "in_process"
 
 
 # --- a real worker ------------------------------------------------------------------------
