@@ -39,7 +39,8 @@ from reddit_assets_demo.raw_documents import generated_raw_document
 NAME = "backfill"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
-START = dt.date(2026, 10, 1)
+# Days in the past whatever the date (raw files from the future are refused).
+START = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=120)
 # The local instance `make demo` uses too (SQLite storage, 4 concurrent runs, no telemetry),
 # and the production one (dagster-postgres; DAGSTER_PG_* point it at a scratch database).
 INSTANCE_YAML = {"sqlite": REPO_ROOT / "dagster.yaml", "postgres": REPO_ROOT / "deploy" / "dagster.yaml"}
