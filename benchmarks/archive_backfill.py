@@ -73,7 +73,7 @@ def run(sizes: Sizes) -> Result:
         write_year(root / "old", start, days, names)
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
         env = reprocess_env(home, data_dir, write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
-        with running_dagster(env, home, log_path, INSTANCE_YAML.read_text()) as base_url:
+        with running_dagster(env, home, log_path, INSTANCE_YAML["sqlite"].read_text()) as base_url:
             _until(lambda: _ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
 
             t0 = time.perf_counter()

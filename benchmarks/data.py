@@ -11,7 +11,8 @@ import functools
 
 from reddit_assets_demo.raw_documents import generated_raw_document
 
-DAY = dt.date(2026, 11, 1)
+# Far enough back that every generated day is in the past (future times are refused).
+DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=120)
 
 
 def _trimmed(document: dict, n_comments: int) -> dict:

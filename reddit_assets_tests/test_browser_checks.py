@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
@@ -28,6 +29,7 @@ from reddit_assets_tests.harness import configure
 from reddit_assets_tests.test_browser import UI, chromium_binary  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=i) for i in range(4)]
@@ -45,7 +47,8 @@ def ranged(tmp_path_factory):
     root = tmp_path_factory.mktemp("checks-ui")
     home = root / "dagster_home"
     (home / ".nux").mkdir(parents=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The repository's local instance (what `make demo` uses): events written in batches.
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
     with pytest.MonkeyPatch.context() as mp:
         defs = configure(
@@ -107,7 +110,12 @@ def ranged(tmp_path_factory):
                 },
             )
             failed = {
-                (e.asset_key.path[-1], e.partition) for e in rechecked.get_asset_check_evaluations() if not e.passed
+                (asset, record.partition)
+                for asset in ("submissions", "comments")
+                for record in instance.event_log_storage.get_asset_check_execution_history(
+                    dg.AssetCheckKey(dg.AssetKey(["reddit", asset]), "rows_match_raw_file"), limit=100
+                )
+                if record.run_id == rechecked.run_id and record.status.value == "FAILED"
             }
             assert failed == {("submissions", PLANTED), ("comments", PLANTED)}
         env = dict(os.environ)
