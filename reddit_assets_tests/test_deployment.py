@@ -321,7 +321,7 @@ def _launch_daily_run(base_url: str, key: str) -> str:
             "repositoryName": "__repository__",
             "jobName": "daily_scrape_job",
         },
-        "runConfigData": {"execution": {"config": {"in_process": {}}}},  # one process per run: lighter on a small host
+        "runConfigData": {},  # steps run in the run's own process (the default executor)
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": key}]},
     }
     result = graphql(base_url, _LAUNCH_RUN, {"params": params})["launchRun"]

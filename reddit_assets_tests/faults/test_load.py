@@ -44,8 +44,6 @@ concurrency:
 telemetry:
   enabled: false
 """
-# One process per run: the step runs inside the run's process, not in another one.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 _SENSOR = """
 query Sensor($selector: SensorSelector!) {
@@ -131,8 +129,8 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
         assert init.stdout.strip() == f"pool reddit_api: limit {POOL_LIMIT} (created from default_limit)", init
         started = time.monotonic()
         backfill_id = launch_asset_backfill(
-            base_url, [["reddit", "raw_scrape"]], keys, title="load test", run_config=IN_PROCESS
-        )
+            base_url, [["reddit", "raw_scrape"]], keys, title="load test"
+        )  # runs execute their step in the run's own process (the default executor)
         status = wait_for_backfill(base_url, backfill_id, timeout=max(900, 8 * len(keys)))  # ~0.3 runs/s here
         elapsed = time.monotonic() - started
 
