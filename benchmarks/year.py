@@ -101,13 +101,25 @@ def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucke
     return env
 
 
-def stop_sensor(base_url: str, name: str) -> None:
-    """Stop a sensor that starts RUNNING, so only the backfills launch runs."""
+def stop_sensor(base_url: str, name: str, timeout: float = 120) -> None:
+    """Stop a sensor that starts RUNNING, so only the backfills launch runs, and see it stay
+    stopped: a stop sent while the daemon starts can be overwritten by the code's default."""
     selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
-    state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
-    result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
-    if result["__typename"] != "StopSensorMutationResult":
-        raise RuntimeError(f"could not stop sensor {name}: {result}")
+    deadline = time.monotonic() + timeout
+    stopped_since = None
+    while time.monotonic() < deadline:
+        state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+        if state["status"] != "STOPPED":
+            stopped_since = None
+            result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
+            if result["__typename"] != "StopSensorMutationResult":
+                raise RuntimeError(f"could not stop sensor {name}: {result}")
+        elif stopped_since is None:
+            stopped_since = time.monotonic()
+        elif time.monotonic() - stopped_since >= 10:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"sensor {name} did not stay stopped within {timeout:.0f} s")
 
 
 def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title: str, timeout: float) -> dict:
