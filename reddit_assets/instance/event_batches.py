@@ -66,29 +66,31 @@ class BatchedAssetEvents:
     """Mixin for a SqlEventLogStorage: a batch's asset and check events in one transaction per
     database; any other event of a batch is stored alone, after them."""
 
+    def __init__(self, *args, **kwargs):
+        # Per thread: the open batch transaction on the index database, if any. Made once, before
+        # the storage's own set-up connects, so two threads never each make their own.
+        self._joined_local = threading.local()
+        super().__init__(*args, **kwargs)
+
     @contextmanager
     def joined_index_transaction(self) -> Iterator[Connection]:
         """The index transaction of a batch, which this thread's index connections join."""
         with self.index_transaction() as conn:
-            self._joined().connection = conn
+            self._joined_local.connection = conn
             try:
                 yield conn
             finally:
-                self._joined().connection = None
+                self._joined_local.connection = None
 
     def joined_connection(self) -> Connection | None:
         """This thread's batch transaction on the index database, if one is open."""
-        return getattr(self._joined(), "connection", None)
-
-    def _joined(self) -> threading.local:
-        if "_joined_local" not in self.__dict__:
-            self._joined_local = threading.local()
-        return self._joined_local
+        return getattr(self._joined_local, "connection", None)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        batched = [event for event in events if batchable(event)]
+        batched, alone = [], []
+        for event in events:
+            (batched if batchable(event) else alone).append(event)
         if batched:
             store_events(self, batched)
-        for event in events:
-            if not batchable(event):
-                self.store_event(event)
+        for event in alone:
+            self.store_event(event)
