@@ -27,13 +27,13 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.backfill import INSTANCE_YAML
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
-from benchmarks.year import reprocess_env, run_backfill, write_year
+from benchmarks.year import reprocess_env, run_backfill, stop_sensor, write_year
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key, raw_file_path
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
-from reddit_assets_demo.dagster_api import graphql, stop_sensor
+from reddit_assets_demo.dagster_api import graphql
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 NAME = "archive_backfill"

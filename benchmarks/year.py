@@ -36,7 +36,7 @@ from benchmarks.common import PG_HOST, PG_PORT, PG_USER, pg_connect, pg_url, scr
 from benchmarks.import_bench import small_day, write_config
 from reddit_assets.automation.executors import event_settings
 from reddit_assets.files.raw_file import RAW_FORMAT
-from reddit_assets_demo.dagster_api import backfill_status, launch_asset_backfill, stop_sensor
+from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,15 @@ DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
 GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200}
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
+
+_SENSOR = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { sensorState { id status } } }
+}"""
+_STOP = """
+mutation Stop($id: String) {
+  stopSensor(id: $id) { __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } }
+}"""
 
 
 def write_year(root: Path, start: dt.date, days: int, names: list[str]) -> int:
@@ -90,6 +99,27 @@ def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucke
         **event_settings(os.environ),
     )
     return env
+
+
+def stop_sensor(base_url: str, name: str, timeout: float = 120) -> None:
+    """Stop a sensor that starts RUNNING, so only the backfills launch runs, and see it stay
+    stopped: a stop sent while the daemon starts can be overwritten by the code's default."""
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+    deadline = time.monotonic() + timeout
+    stopped_since = None
+    while time.monotonic() < deadline:
+        state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+        if state["status"] != "STOPPED":
+            stopped_since = None
+            result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
+            if result["__typename"] != "StopSensorMutationResult":
+                raise RuntimeError(f"could not stop sensor {name}: {result}")
+        elif stopped_since is None:
+            stopped_since = time.monotonic()
+        elif time.monotonic() - stopped_since >= 10:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"sensor {name} did not stay stopped within {timeout:.0f} s")
 
 
 def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title: str, timeout: float) -> dict:

@@ -117,34 +117,3 @@ def wait_for_backfill(base_url: str, backfill_id: str, timeout: float = 900, pol
         if time.monotonic() > deadline:
             raise DagsterApiError(f"backfill {backfill_id} still {status['status']} after {timeout:.0f} s")
         time.sleep(poll)
-
-
-_SENSOR_STATE = """
-query Sensor($selector: SensorSelector!) {
-  sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { sensorState { id status } } }
-}"""
-_STOP_SENSOR = """
-mutation Stop($id: String) {
-  stopSensor(id: $id) { __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } }
-}"""
-
-
-def stop_sensor(base_url: str, name: str, timeout: float = 120) -> None:
-    """Stop a sensor that starts RUNNING, so only the backfills launch runs, and see it stay
-    stopped: a stop sent while the daemon starts can be overwritten by the code's default."""
-    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
-    deadline = time.monotonic() + timeout
-    stopped_since = None
-    while time.monotonic() < deadline:
-        state = graphql(base_url, _SENSOR_STATE, {"selector": selector})["sensorOrError"]["sensorState"]
-        if state["status"] != "STOPPED":
-            stopped_since = None
-            result = graphql(base_url, _STOP_SENSOR, {"id": state["id"]})["stopSensor"]
-            if result["__typename"] != "StopSensorMutationResult":
-                raise RuntimeError(f"could not stop sensor {name}: {result}")
-        elif stopped_since is None:
-            stopped_since = time.monotonic()
-        elif time.monotonic() - stopped_since >= 10:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"sensor {name} did not stay stopped within {timeout:.0f} s")

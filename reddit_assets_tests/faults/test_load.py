@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from reddit_assets_demo.dagster_api import launch_asset_backfill, stop_sensor, wait_for_backfill
+from reddit_assets_demo.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_tests.faults.support import data_dir, raw_path, today
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 from reddit_assets_tests.harness import CLI
@@ -44,6 +44,23 @@ concurrency:
 telemetry:
   enabled: false
 """
+
+_SENSOR = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { sensorState { id status } } }
+}"""
+_STOP = """
+mutation Stop($id: String) {
+  stopSensor(id: $id) { __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } }
+}"""
+
+
+def _stop_sensor(base_url: str, name: str) -> None:
+    """Stop a sensor that starts RUNNING, so only the backfill launches runs."""
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+    state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+    result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
+    assert result["__typename"] == "StopSensorMutationResult", result
 
 
 def _most_runs_at_once(runs: list[tuple]) -> int:
@@ -97,7 +114,7 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
     home, log_path = tmp_path / "home", tmp_path / "dagster.log"
 
     with running_dagster(env, home, log_path, INSTANCE_YAML) as base_url:
-        stop_sensor(base_url, "follow_raw_scrapes")
+        _stop_sensor(base_url, "follow_raw_scrapes")
         # As the daemon's unit does: Dagster would create the pool's limit lazily, during the
         # run queue's first pass, and that pass is not limited (the 50 x 7 run here started 3
         # runs at once in a pool of 2 without this step).
