@@ -5,7 +5,6 @@ import datetime as dt
 import os
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from reddit_assets.files.paths import raw_file_path
@@ -13,6 +12,7 @@ from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_demo.dagster_api import launch_asset_backfill, wait_for_backfill
 from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+from reddit_assets_tests.fixtures.tables import loaded_counts
 
 DAYS, SUBREDDITS = 30, 20
 pytestmark = pytest.mark.slow
@@ -54,17 +54,6 @@ def test_database_backfill_30_days_20_subreddits(tmp_path, reddit_server):
     assert "STEP_FAILURE" not in log  # the asset checks ran over each run's range of partitions too
     assert log.count("ASSET_CHECK_EVALUATION") >= 2 * len(status["runs"])
     assert 1 <= len(status["runs"]) <= SUBREDDITS
-    engine = sa.create_engine(f"sqlite:///{data_dir / 'reddit.db'}")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT s.scrape_date, s.subreddit, s.n, COALESCE(c.n, 0) FROM "
-                "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_submissions GROUP BY 1, 2) s LEFT JOIN "
-                "(SELECT scrape_date, subreddit, count(*) AS n FROM reddit_comments GROUP BY 1, 2) c "
-                "ON s.scrape_date = c.scrape_date AND s.subreddit = c.subreddit"
-            )
-        ).all()
-    engine.dispose()
-    loaded = {(str(d), n): (s, c) for d, n, s, c in rows}
+    loaded = loaded_counts(data_dir / "reddit.db")
     assert loaded == expected
     assert reddit_server.stats()["requests"] == 0
