@@ -15,10 +15,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
 
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+import sqlalchemy as sa
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._serdes import serialize_value
 from sqlalchemy.engine import Connection
 
 
@@ -55,11 +58,90 @@ def store_events(storage: SqlEventLogStorage, events: Sequence[EventLogEntry]) -
             last[(events[i].dagster_event.asset_key.to_string(), events[i].dagster_event_type)] = i
         for i in sorted(last.values()):
             storage._store_asset_event(conn, events[i], ids[i])
-        # Check executions: Dagster's own update per event, which joins this transaction
-        # (`joined_connection`); only our storages are given check events.
-        for i, event in enumerate(events):
-            if event.dagster_event_type in ASSET_CHECK_EVENTS:
-                storage.store_asset_check_event(event, ids[i])
+        # Check executions: partition evaluations of a run in bulk, anything else by Dagster's
+        # own code, which joins this transaction (`joined_connection`); only our storages are
+        # given check events.
+        checks = [(event, ids[i]) for i, event in enumerate(events) if event.dagster_event_type in ASSET_CHECK_EVENTS]
+        bulk = [(e, i) for e, i in checks if _partition_evaluation(e)]
+        for event, event_id in checks:
+            if not _partition_evaluation(event):
+                storage.store_asset_check_event(event, event_id)
+        if bulk:
+            _store_partition_evaluations(storage, conn, bulk)
+
+
+def _partition_evaluation(event: EventLogEntry) -> bool:
+    return (
+        event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and event.dagster_event.event_specific_data.partition is not None
+    )
+
+
+def _store_partition_evaluations(
+    storage: SqlEventLogStorage, conn: Connection, evaluations: Sequence[tuple[EventLogEntry, int]]
+) -> None:
+    """What Dagster's `_update_asset_check_evaluation` does per event (update the run's planned
+    row of that check and partition, or insert one when there is none), as one UPDATE and one
+    INSERT statement over all the rows instead of a statement (and a round trip) per event."""
+    table = AssetCheckExecutionsTable
+    run_ids = {event.run_id for event, _ in evaluations}
+    planned = {
+        tuple(row)
+        for row in conn.execute(
+            sa.select(table.c.run_id, table.c.asset_key, table.c.check_name, table.c.partition).where(
+                table.c.run_id.in_(run_ids), table.c.partition.is_not(None)
+            )
+        )
+    }
+    updates, inserts = [], []
+    for event, event_id in evaluations:
+        evaluation = event.dagster_event.event_specific_data
+        target = evaluation.target_materialization_data
+        row = {
+            "b_run_id": event.run_id,
+            "b_asset_key": evaluation.asset_key.to_string(),
+            "b_check_name": evaluation.check_name,
+            "b_partition": evaluation.partition,
+            "execution_status": (
+                AssetCheckExecutionRecordStatus.SUCCEEDED
+                if evaluation.passed
+                else AssetCheckExecutionRecordStatus.FAILED
+            ).value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": storage._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+            "materialization_event_storage_id": target.storage_id if target else None,
+        }
+        key = (row["b_run_id"], row["b_asset_key"], row["b_check_name"], row["b_partition"])
+        (updates if key in planned else inserts).append(row)
+    values = ["execution_status", "evaluation_event", "evaluation_event_timestamp"]
+    values += ["evaluation_event_storage_id", "materialization_event_storage_id"]
+    if updates:
+        conn.execute(
+            table.update()
+            .where(
+                table.c.run_id == sa.bindparam("b_run_id"),
+                table.c.asset_key == sa.bindparam("b_asset_key"),
+                table.c.check_name == sa.bindparam("b_check_name"),
+                table.c.partition == sa.bindparam("b_partition"),
+            )
+            .values({name: sa.bindparam(name) for name in values}),
+            updates,
+        )
+    if inserts:
+        conn.execute(
+            table.insert(),
+            [
+                {
+                    "run_id": r["b_run_id"],
+                    "asset_key": r["b_asset_key"],
+                    "check_name": r["b_check_name"],
+                    "partition": r["b_partition"],
+                    **{name: r[name] for name in values},
+                }
+                for r in inserts
+            ],
+        )
 
 
 class BatchedAssetEvents:
@@ -85,6 +167,23 @@ class BatchedAssetEvents:
     def joined_connection(self) -> Connection | None:
         """This thread's batch transaction on the index database, if one is open."""
         return getattr(self._joined_local, "connection", None)
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """Dagster's row per partition of a planned check, with the event serialized once, not
+        once per row (a planned check over a run's 365 partitions is serialized 365 times)."""
+        planned = event.dagster_event.event_specific_data
+        partitions = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        common = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert().values([{**common, "partition": p} for p in partitions]))
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         batched, alone = [], []

@@ -34,8 +34,8 @@ class BatchingSqliteEventLogStorage(BatchedAssetEvents, SqliteEventLogStorage):
     per file, and keeping an engine per file instead of creating one for every event."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()  # before set-up, which connects
         super().__init__(base_dir, inst_data=inst_data)
-        self._engines: OrderedDict[str, Engine] = OrderedDict()
 
     def _engine(self, shard: str) -> Engine:
         # SQLAlchemy caches compiled statements per engine: a new engine per event compiled every
