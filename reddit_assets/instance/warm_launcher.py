@@ -25,7 +25,7 @@ import threading
 from typing import IO
 
 from dagster import DefaultRunLauncher
-from dagster._core.launcher.base import LaunchRunContext
+from dagster._core.launcher.base import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.origin import RepositoryPythonOrigin
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import serialize_value
@@ -167,6 +167,26 @@ class WarmRunLauncher(DefaultRunLauncher):
         except ProcessLookupError:
             return False
         return True
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        """Whether the run's forked worker process is still there (run monitoring fails the run
+        when it is not, and run retries may relaunch it)."""
+        pid, host = run.tags.get(WORKER_PID_TAG), run.tags.get(WORKER_HOST_TAG)
+        if pid is None or host != socket.gethostname():
+            # Launched through the code server, or elsewhere: no way to look, as with Dagster's
+            # launcher (monitoring would take UNKNOWN for a dead worker and fail the run).
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "not a worker of this host's warm starter")
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return CheckRunHealthResult(WorkerStatus.FAILED, f"the run's worker process {pid} is gone")
+        except PermissionError:
+            pass  # it exists, under another user
+        return CheckRunHealthResult(WorkerStatus.RUNNING)
 
     def dispose(self) -> None:
         with self._lock:
