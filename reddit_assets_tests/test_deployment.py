@@ -21,6 +21,7 @@ from dagster_postgres import PostgresEventLogStorage
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
+from reddit_assets.instance.warm_launcher import WarmRunLauncher
 from reddit_assets_demo.dagster_api import graphql, wait_until_up
 from reddit_assets_demo.processes import free_port
 from reddit_assets_demo.run import demo_environment
@@ -70,6 +71,7 @@ def test_production_instance_settings(production_instance):
     assert type(instance.schedule_storage).__module__.startswith("dagster_postgres")
     assert instance.run_storage.postgres_url.startswith("postgresql+psycopg2://")
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert isinstance(instance.run_launcher, WarmRunLauncher)  # workers forked from the daemon's warm starter
 
     concurrency = instance.get_concurrency_config()
     queue = concurrency.run_queue_config
@@ -151,6 +153,7 @@ def test_demo_and_production_instances_are_independent(monkeypatch, tmp_path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)  # batched events
+        assert isinstance(instance.run_launcher, WarmRunLauncher)
         assert Path(instance.root_directory) == home
     # With DAGSTER_HOME unset, `dagster dev` reads the repository's file into a temporary folder:
     # the batching storage lives in that folder too.
@@ -292,6 +295,8 @@ def test_units_and_env_file_name_what_the_product_reads():
         assert service["EnvironmentFile"] == ["/etc/reddit-assets/reddit-assets.env"]
         executable = service["ExecStart"][0].split()[0].replace("/opt/reddit_assets", str(REPO))
         assert Path(executable).exists(), f"{unit}: {executable}"
+    # The daemon's warm starter forks the runs: a daemon restart must signal the daemon only.
+    assert _unit("reddit-assets-daemon.service")["KillMode"] == ["process"]
     workspace = yaml.safe_load((SINGLE_HOST / "workspace.yaml").read_text())
     assert workspace["load_from"][0]["grpc_server"]["port"] == 4266 and " -p 4266 " in _unit(UNITS[0])["ExecStart"][0]
 
