@@ -321,12 +321,17 @@ def generate_subreddit(
         else:
             n = _comment_count(rng, lo, hi)
         deep = index == big or index in popular or (n >= 40 and rng.random() < 0.3)
-        all_comments[sub["id"]] = comments = _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id)
+        all_comments[sub["id"]] = comments = _comments_for(
+            rng, sub, n, max_depth, deep, authors, fullnames, next_id, latest=day_start + 86399.0
+        )
         sub["num_comments"] = len(comments)
     return SubredditData(name=name, day=day, seed=seed, about=about, submissions=submissions, comments=all_comments)
 
 
-def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id) -> list[dict]:
+def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id, latest: float) -> list[dict]:
+    """`n` comments of `sub`, created after their parents and no later than `latest` (the end of
+    the submission's day: a reply chain under a late post would otherwise run into the next
+    day, and for today's data past the time a scraper accepts, now + 1 day)."""
     if n <= 0:
         return []
     parents, depths = _tree_shape(rng, n, max_depth, deep)
@@ -353,7 +358,7 @@ def _comments_for(rng, sub, n, max_depth, deep, authors, fullnames, next_id) -> 
         ids.append(cid)
         p = parents[i]
         start = created_sub if p < 0 else created[p]
-        t = round(start + 5.0 + expo(1 / 1800.0), 1)
+        t = min(round(start + 5.0 + expo(1 / 1800.0), 1), latest)
         created.append(t)
         roll = rand()
         if automod and i == 0:
