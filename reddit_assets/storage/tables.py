@@ -304,20 +304,32 @@ class TableStore:
 
     def ensure_schema(self) -> None:
         """Create the tables, indexes and `_latest` views if missing. Idempotent; safe to race."""
-        with self._write() as conn, conn.begin():
+        if self.kind != "postgres":
+            with self._write() as conn, conn.begin():
+                self._create_schema(conn)
+            return
+        # Each statement commits on its own: one transaction for them all held one table's lock
+        # while waiting for the other's, and deadlocked with a run loading a partition (which
+        # holds both tables, in the other order) whenever runs started at the same moment.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogs.
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                self._create_schema(conn)
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+
+    def _create_schema(self, conn: sa.Connection) -> None:
+        for table in metadata.sorted_tables:
+            conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+        for view, select in _view_definitions():
             if self.kind == "postgres":
-                # Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's catalogs.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            for table in metadata.sorted_tables:
-                conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-                for index in table.indexes:
-                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-            for view, select in _view_definitions():
-                if self.kind == "postgres":
-                    conn.execute(sa.text(f"CREATE OR REPLACE VIEW {view} AS {select}"))
-                else:
-                    conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
-                    conn.execute(sa.text(f"CREATE VIEW {view} AS {select}"))
+                conn.execute(sa.text(f"CREATE OR REPLACE VIEW {view} AS {select}"))
+            else:
+                conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
+                conn.execute(sa.text(f"CREATE VIEW {view} AS {select}"))
 
     def replace_partition(
         self, date: dt.date, subreddit: str, submissions: pa.Table, comments: pa.Table

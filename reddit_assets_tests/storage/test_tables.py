@@ -154,6 +154,37 @@ def test_ensure_schema_concurrently(url):
     assert errors == []
 
 
+def test_ensure_schema_beside_a_partition_load_does_not_deadlock(postgres_url):
+    """A run starting (ensure_schema) while another holds a partition's transaction on
+    reddit_submissions and goes on to reddit_comments: the start waits, nothing deadlocks."""
+    loader, starter = TableStore(postgres_url), TableStore(postgres_url)
+    loader.ensure_schema()
+    errors = []
+    started = threading.Event()
+
+    def start_run():
+        started.set()
+        try:
+            starter.ensure_schema()  # its index on reddit_submissions waits for the load
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    try:
+        with loader.engine.connect() as conn, conn.begin():
+            conn.execute(sa.text("DELETE FROM reddit_submissions WHERE subreddit = 'x'"))
+            thread = threading.Thread(target=start_run)
+            thread.start()
+            started.wait()
+            thread.join(timeout=2)  # blocked behind this transaction, holding no other table
+            conn.execute(sa.text("DELETE FROM reddit_comments WHERE subreddit = 'x'"))
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        assert errors == []
+    finally:
+        loader.dispose()
+        starter.dispose()
+
+
 def test_replace_partition_loads_exact_rows(store):
     subs = [submission(f"s{i}", title=text, selftext=text, score=-(2**40) + i) for i, text in enumerate(TRICKY)]
     subs.append(
