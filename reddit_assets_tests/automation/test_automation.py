@@ -6,7 +6,6 @@ the raw_scrape materializations in its instance while it runs; the test then onl
 """
 
 import datetime as dt
-import os
 import sqlite3
 import subprocess
 import time
@@ -23,7 +22,7 @@ from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.partitions import build_partitions
 from reddit_assets_demo.dagster_api import graphql
 from reddit_assets_demo.raw_documents import generated_raw_document
-from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+from reddit_assets_tests.fixtures.dagster_dev import dagster_dev_env, running_dagster
 from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
@@ -93,16 +92,7 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
             write_raw_file(old / f"{name}_{day}.json", document)
             expected[(day, name)] = (len(document["submissions"]), len(document["comments"]))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-    env.update(
-        REDDIT_ASSETS_CONFIG=str(config),
-        REDDIT_ASSETS_DATA_DIR=str(data),
-        REDDIT_CLIENT_ID="c",
-        REDDIT_CLIENT_SECRET="s",
-        REDDIT_USER_AGENT="reddit_assets automation test",
-        REDDIT_OAUTH_URL=reddit_server.url,
-        REDDIT_URL=reddit_server.url,
-    )
+    env = dagster_dev_env(config, data, reddit_server.url, "reddit_assets automation test")
     home, log = tmp_path / "home", tmp_path / "dagster.log"
     with running_dagster(env, home, log) as base_url:
         # The sensor's first tick only starts its cursor: import after it, as a user would.

@@ -21,7 +21,7 @@ import yaml
 
 from reddit_assets_demo.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_tests.faults.support import data_dir, raw_path, today
-from reddit_assets_tests.fixtures.dagster_dev import running_dagster
+from reddit_assets_tests.fixtures.dagster_dev import dagster_dev_env, running_dagster
 from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
@@ -100,16 +100,7 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
     # pool is reached, and a pool that let more through would show.
     reddit_server.add_fault(r"/new", delay=5, times=None)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-    env.update(
-        REDDIT_ASSETS_CONFIG=str(config),
-        REDDIT_ASSETS_DATA_DIR=str(data_dir(tmp_path)),
-        REDDIT_CLIENT_ID="c",
-        REDDIT_CLIENT_SECRET="s",
-        REDDIT_USER_AGENT="reddit_assets load test",
-        REDDIT_OAUTH_URL=reddit_server.url,
-        REDDIT_URL=reddit_server.url,
-    )
+    env = dagster_dev_env(config, data_dir(tmp_path), reddit_server.url, "reddit_assets load test")
     keys = [f"{day}|{name}" for day in days for name in names]
     home, log_path = tmp_path / "home", tmp_path / "dagster.log"
 

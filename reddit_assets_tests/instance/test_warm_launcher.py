@@ -18,7 +18,7 @@ from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.instance.warm_launcher import WORKER_PID_TAG
 from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_demo.raw_documents import generated_raw_document
-from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT, running_dagster
+from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT, dagster_dev_env, running_dagster
 from reddit_assets_tests.fixtures.tables import loaded_counts
 
 pytestmark = pytest.mark.slow
@@ -79,17 +79,8 @@ def test_runs_are_forked_workers_that_follow_code_changes_and_get_terminated(tmp
             document = generated_raw_document(name, day, n_submissions=3, comments_per_submission=(1, 4))
             write_raw_file(raw_file_path(data_dir, day, name), document)
             expected[(day.isoformat(), name)] = (len(document["submissions"]), len(document["comments"]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDDIT_", "R2_", "DATABASE_URL", "DAGSTER_"))}
-    env.update(
-        REDDIT_ASSETS_CONFIG=str(config),
-        REDDIT_ASSETS_DATA_DIR=str(data_dir),
-        REDDIT_CLIENT_ID="c",
-        REDDIT_CLIENT_SECRET="s",
-        REDDIT_USER_AGENT="reddit_assets warm launcher test",
-        REDDIT_OAUTH_URL=reddit_server.url,
-        REDDIT_URL=reddit_server.url,
-        **event_settings(os.environ),
-    )
+    env = dagster_dev_env(config, data_dir, reddit_server.url, "reddit_assets warm launcher test")
+    env.update(event_settings(os.environ))
     tables = [["reddit", "submissions"], ["reddit", "comments"]]
     instance_yaml = (REPO_ROOT / "dagster.yaml").read_text()
 
