@@ -61,10 +61,11 @@ def store_events(storage: SqlEventLogStorage, events: Sequence[EventLogEntry]) -
         # Check executions: partition evaluations of a run in bulk, anything else by Dagster's
         # own code, which joins this transaction (`joined_connection`); only our storages are
         # given check events.
-        checks = [(event, ids[i]) for i, event in enumerate(events) if event.dagster_event_type in ASSET_CHECK_EVENTS]
-        bulk = [(e, i) for e, i in checks if _partition_evaluation(e)]
-        for event, event_id in checks:
-            if not _partition_evaluation(event):
+        bulk = []
+        for event, event_id in zip(events, ids):
+            if _partition_evaluation(event):
+                bulk.append((event, event_id))
+            elif event.dagster_event_type in ASSET_CHECK_EVENTS:
                 storage.store_asset_check_event(event, event_id)
         if bulk:
             _store_partition_evaluations(storage, conn, bulk)
@@ -75,6 +76,12 @@ def _partition_evaluation(event: EventLogEntry) -> bool:
         event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
         and event.dagster_event.event_specific_data.partition is not None
     )
+
+
+# A check execution row's key: as columns, and as the UPDATE's bind names (which may not be
+# column names: SQLAlchemy reserves those for the values set).
+_KEY_COLUMNS = ("run_id", "asset_key", "check_name", "partition")
+_KEY_BINDS = tuple(f"b_{column}" for column in _KEY_COLUMNS)
 
 
 def _store_partition_evaluations(
@@ -88,7 +95,7 @@ def _store_partition_evaluations(
     planned = {
         tuple(row)
         for row in conn.execute(
-            sa.select(table.c.run_id, table.c.asset_key, table.c.check_name, table.c.partition).where(
+            sa.select(*(table.c[column] for column in _KEY_COLUMNS)).where(
                 table.c.run_id.in_(run_ids), table.c.partition.is_not(None)
             )
         )
@@ -97,11 +104,8 @@ def _store_partition_evaluations(
     for event, event_id in evaluations:
         evaluation = event.dagster_event.event_specific_data
         target = evaluation.target_materialization_data
-        row = {
-            "b_run_id": event.run_id,
-            "b_asset_key": evaluation.asset_key.to_string(),
-            "b_check_name": evaluation.check_name,
-            "b_partition": evaluation.partition,
+        key = (event.run_id, evaluation.asset_key.to_string(), evaluation.check_name, evaluation.partition)
+        values = {
             "execution_status": (
                 AssetCheckExecutionRecordStatus.SUCCEEDED
                 if evaluation.passed
@@ -112,36 +116,20 @@ def _store_partition_evaluations(
             "evaluation_event_storage_id": event_id,
             "materialization_event_storage_id": target.storage_id if target else None,
         }
-        key = (row["b_run_id"], row["b_asset_key"], row["b_check_name"], row["b_partition"])
-        (updates if key in planned else inserts).append(row)
-    values = ["execution_status", "evaluation_event", "evaluation_event_timestamp"]
-    values += ["evaluation_event_storage_id", "materialization_event_storage_id"]
+        # The row's key under bind names for the UPDATE's WHERE, under its columns for an INSERT.
+        if key in planned:
+            updates.append({**dict(zip(_KEY_BINDS, key)), **values})
+        else:
+            inserts.append({**dict(zip(_KEY_COLUMNS, key)), **values})
     if updates:
         conn.execute(
             table.update()
-            .where(
-                table.c.run_id == sa.bindparam("b_run_id"),
-                table.c.asset_key == sa.bindparam("b_asset_key"),
-                table.c.check_name == sa.bindparam("b_check_name"),
-                table.c.partition == sa.bindparam("b_partition"),
-            )
-            .values({name: sa.bindparam(name) for name in values}),
+            .where(*(table.c[column] == sa.bindparam(bind) for column, bind in zip(_KEY_COLUMNS, _KEY_BINDS)))
+            .values({name: sa.bindparam(name) for name in updates[0] if name not in _KEY_BINDS}),
             updates,
         )
     if inserts:
-        conn.execute(
-            table.insert(),
-            [
-                {
-                    "run_id": r["b_run_id"],
-                    "asset_key": r["b_asset_key"],
-                    "check_name": r["b_check_name"],
-                    "partition": r["b_partition"],
-                    **{name: r[name] for name in values},
-                }
-                for r in inserts
-            ],
-        )
+        conn.execute(table.insert(), inserts)
 
 
 class BatchedAssetEvents:

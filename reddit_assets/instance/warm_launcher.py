@@ -63,9 +63,10 @@ class WarmStarter:
         assert self._process.stdout is not None
         return self._process.stdout
 
-    def _expect(self, key: str) -> dict:
+    def _expect(self, *keys: str) -> dict:
+        """The next answer, which must hold one of `keys` (else the starter is ended)."""
         answer = self._answer()
-        if key not in answer:
+        if not any(key in answer for key in keys):
             self.close()
             raise StarterUnavailable(f"the warm starter answered {answer}")
         return answer
@@ -78,13 +79,10 @@ class WarmStarter:
             self._process.stdin.flush()
         except OSError as exc:
             raise StarterUnavailable(f"the warm starter is gone: {exc}") from exc
-        answer = self._answer()
+        answer = self._expect("pid", "stale")
         if answer.get("stale"):
             self.close()
             return None
-        if "pid" not in answer:
-            self.close()
-            raise StarterUnavailable(f"the warm starter answered {answer}")
         return int(answer["pid"])
 
     def close(self) -> None:
