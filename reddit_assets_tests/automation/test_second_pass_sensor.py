@@ -6,7 +6,12 @@ import dagster as dg
 import pytest
 
 from reddit_assets.assets.declarations import RAW_SCRAPE, SECOND_PASS
-from reddit_assets.automation.second_pass_sensor import SENSOR_NAME, build_second_pass_sensor, due_partitions
+from reddit_assets.automation.second_pass_sensor import (
+    MAX_WAITING_RUNS,
+    SENSOR_NAME,
+    build_second_pass_sensor,
+    due_partitions,
+)
 from reddit_assets.config import ConfigError, parse_config
 
 SUBREDDITS = [{"name": "pastsub"}, {"name": "othersub"}]
@@ -59,3 +64,39 @@ def test_sensor_requests_each_due_partition_once(tmp_path):
     ]
     disabled = parse_config({"subreddits": SUBREDDITS, "second_pass": {"enabled": False}})
     assert build_second_pass_sensor(disabled).default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def _sensor_run(instance: dg.DagsterInstance, key: str, status: dg.DagsterRunStatus) -> None:
+    """A run of the sensor for `key`, recorded in the instance with `status`."""
+    tags = {"dagster/sensor_name": SENSOR_NAME, "dagster/partition": key}
+    instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", tags=tags, status=status))
+
+
+def test_sensor_keeps_at_most_max_waiting_runs_and_skips_given_up_partitions(tmp_path):
+    names = [f"sub{i:02d}" for i in range(MAX_WAITING_RUNS + 5)]
+    config = parse_config({"subreddits": [{"name": n} for n in names], "start_date": "2026-01-01"})
+    sensor = build_second_pass_sensor(config)
+    days = [(dt.datetime.now(dt.UTC) - dt.timedelta(days=d)).date().isoformat() for d in (4, 3)]
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        for day in days:
+            for name in names:
+                instance.report_runless_asset_event(dg.AssetMaterialization(RAW_SCRAPE, partition=f"{day}|{name}"))
+        first = sensor(dg.build_sensor_context(instance=instance))
+        # An import of many days: the oldest MAX_WAITING_RUNS only.
+        assert [r.partition_key for r in first.run_requests] == [f"{days[0]}|{n}" for n in names[:MAX_WAITING_RUNS]]
+
+        for name in names[:3]:
+            _sensor_run(instance, f"{days[0]}|{name}", dg.DagsterRunStatus.STARTING)
+        _sensor_run(instance, f"{days[0]}|{names[3]}", dg.DagsterRunStatus.FAILURE)
+        _sensor_run(instance, f"{days[0]}|{names[4]}", dg.DagsterRunStatus.SUCCESS)
+        instance.report_runless_asset_event(dg.AssetMaterialization(SECOND_PASS, partition=f"{days[0]}|{names[4]}"))
+        second = sensor(dg.build_sensor_context(instance=instance))
+        # Three wait: room for 17, from the next partition not queued, failed or done.
+        assert [r.partition_key for r in second.run_requests] == [
+            f"{days[0]}|{n}" for n in names[5 : 5 + MAX_WAITING_RUNS - 3]
+        ]
+
+        for name in names[3:]:
+            _sensor_run(instance, f"{days[1]}|{name}", dg.DagsterRunStatus.STARTED)
+        full = sensor(dg.build_sensor_context(instance=instance))
+        assert not full.run_requests and "queued or running" in full.skip_reason.skip_message
