@@ -1,5 +1,8 @@
 # Every target first syncs a virtual environment from uv.lock (`uv sync --frozen`: the
 # runtime dependencies, the test and dev groups, and reddit_assets itself, editable).
+# `--compile-bytecode` writes every dependency's .pyc at install: where
+# PYTHONDONTWRITEBYTECODE is set (container images often set it) Python never caches them
+# itself and each process compiled Dagster again, 4.7 s to load our definitions instead of 2.3 s.
 #
 #   make check                   .venv, with python3 (python3.11 if python3 is older)
 #   make check PYTHON=python3.13 .venv-3.13, so switching Python leaves .venv alone
@@ -37,7 +40,7 @@ UV_ENV := UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
 
 $(STAMP): uv.lock pyproject.toml $(UV_BOOTSTRAP)
 	@test -n "$(PY_VERSION)" || { echo "make: no Python interpreter '$(PYTHON)' here (give PYTHON=python3.11 or newer)" >&2; exit 1; }
-	$(UV_ENV) UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON_EXE)
+	$(UV_ENV) UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --python $(PYTHON_EXE)
 	touch $(STAMP)
 
 .venv-tools/bin/uv:

@@ -20,6 +20,7 @@ from dagster_postgres import PostgresEventLogStorage
 
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
 from reddit_assets.instance.event_batches import BatchedAssetEvents
+from reddit_assets.instance.run_queue import RunQueue
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
 from reddit_assets.instance.warm_launcher import WarmRunLauncher
 from reddit_assets_demo.dagster_api import graphql, wait_until_up
@@ -70,7 +71,8 @@ def test_production_instance_settings(production_instance):
     assert isinstance(instance.event_log_storage, BatchedAssetEvents)
     assert type(instance.schedule_storage).__module__.startswith("dagster_postgres")
     assert instance.run_storage.postgres_url.startswith("postgresql+psycopg2://")
-    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert isinstance(instance.run_coordinator, RunQueue)  # Dagster's queue, looked at twice a second
+    assert instance.run_coordinator.dequeue_interval_seconds == 0.5
     assert isinstance(instance.run_launcher, WarmRunLauncher)  # workers forked from the daemon's warm starter
 
     concurrency = instance.get_concurrency_config()

@@ -11,6 +11,7 @@ End of input ends the starter; runs already forked go on.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -19,6 +20,30 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+
+# What every run imports lazily, imported once here so no forked worker pays for it again:
+# the tables' PostgreSQL driver (on a run's first connection), the instance's storages and
+# Dagster's in-process executor (when a run opens them), the archive's S3 client and Parquet
+# writer. A name missing from a future version is skipped; the run then imports it itself.
+_PRELOAD = (
+    "psycopg",
+    "reddit_assets.instance.sqlite",
+    "reddit_assets.instance.postgres",
+    "dagster._core.instance.factory",
+    "dagster._core.executor.in_process",
+    "dagster._core.execution.plan.active",
+    "upath.implementations.local",
+    "boto3.s3.transfer",
+    "pyarrow.parquet",
+)
+
+
+def _preload() -> None:
+    for name in _PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def _watched_files(working_directory: str | None) -> dict[str, int]:
@@ -97,6 +122,8 @@ def main(argv: list[str]) -> int:
     origin = deserialize_value(argv[0], RepositoryPythonOrigin)
     origin.code_pointer.load_target()
     import dagster._cli.api  # noqa: F401  (what every worker runs, imported once here)
+
+    _preload()
 
     if threading.active_count() > 1:  # forking a threaded process can deadlock the child
         answers.write(json.dumps({"error": f"{threading.active_count()} threads after loading"}) + "\n")
