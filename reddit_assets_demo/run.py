@@ -176,7 +176,9 @@ def main() -> int:
         pass
     finally:
         if dagster.poll() is None:
-            stop_process_group(dagster, timeout=30)
+            # Runs still going when `dagster dev` has stopped (their workers are forked from the
+            # daemon's warm starter, in its process group) are ended too: Ctrl-C stops everything.
+            stop_process_group(dagster, timeout=30, kill_leftovers=True)
         reddit.stop()
     return 0
 

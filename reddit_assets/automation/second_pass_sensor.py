@@ -61,7 +61,7 @@ def build_second_pass_sensor(app_config: AppConfig) -> dg.SensorDefinition:
     @dg.sensor(
         name=SENSOR_NAME,
         target=[SECOND_PASS],
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
         description=(
             "Starts reddit/second_pass for every scraped subreddit-day once the day ended "
