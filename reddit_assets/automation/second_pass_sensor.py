@@ -77,8 +77,11 @@ def build_second_pass_sensor(app_config: AppConfig) -> dg.SensorDefinition:
                 skip_reason=dg.SkipReason(f"{len(waiting)} second-pass runs are queued or running; waiting for them")
             )
         scraped = context.instance.get_materialized_partitions(RAW_SCRAPE)
-        done = context.instance.get_materialized_partitions(SECOND_PASS)
-        done |= waiting | _partitions_of_runs(context.instance, _GAVE_UP)
+        done = (
+            context.instance.get_materialized_partitions(SECOND_PASS)
+            | waiting
+            | _partitions_of_runs(context.instance, _GAVE_UP)
+        )
         now = dt.datetime.now(ZoneInfo(app_config.schedule.timezone))
         due = due_partitions(app_config, scraped, done, now)
         # The run key makes each partition's request once (Dagster drops a request whose key has
