@@ -78,7 +78,7 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
         def archive(key: str, date: dt.date, name: str) -> dict:
             raw = load_raw_partition(raw_files, archive_store, date, name)
             final = raw_files.archive_path(date, name)
-            zip_path = run_zip_path(final, context.run_id)
+            zip_path = run_zip_path(final, context.run.run_id)
             info = build_archive(raw.path, raw.header, raw.submissions, raw.comments, zip_path)
             object_key = archive_object_key(date, name)
             return {

@@ -231,7 +231,7 @@ def build_second_pass_archive(
         def archive(key: str, date: dt.date, name: str) -> dict:
             source = load_second_pass(raw_files, archive_store, date, name)
             final = local_second_pass_archive_path(raw_files.data_dir, date, name)
-            zip_path = run_zip_path(final, context.run_id)
+            zip_path = run_zip_path(final, context.run.run_id)
             header = {"subreddit": name, "date": date.isoformat(), "scraped_at": source.header["fetched_at"]}
             info = build_archive(
                 source.path, header, source.submissions, source.comments, zip_path, raw_name=source.path.name
