@@ -19,6 +19,12 @@ from reddit_assets.storage.archive_store_resource import ArchiveStoreResource
 from reddit_assets.storage.objects import ObjectStore, ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
+# A run over many partitions keeps a few archives in flight: each one's upload and
+# read-back wait on the store (two round trips to R2), while the next is built. The
+# budget of raw bytes keeps a backfill of large days to about one large day's memory.
+IN_FLIGHT_ARCHIVES = 4
+IN_FLIGHT_RAW_BYTES = 64 << 20
+
 
 def _is_stored_object(store: ObjectStore, object_key: str, path: Path) -> bool:
     """Whether `path` is the object itself (a local folder store whose folder is the archives')."""
@@ -90,6 +96,21 @@ def build_r2_archive(partitions_def: dg.PartitionsDefinition, flags: Flags, stor
                 **store_archive(store, object_key, zip_path, final, info.sha256, flags.upload_to_r2_enabled),
             }
 
-        yield from per_partition(context, R2_ARCHIVE, partitions_of(context.partition_keys), archive)
+        def raw_bytes(partition: tuple[str, dt.date, str]) -> int:
+            _, date, name = partition
+            try:
+                return raw_files.raw_path(date, name).stat().st_size
+            except OSError:  # to be restored from its archive: size unknown, so it goes alone
+                return IN_FLIGHT_RAW_BYTES
+
+        yield from per_partition(
+            context,
+            R2_ARCHIVE,
+            partitions_of(context.partition_keys),
+            archive,
+            threads=IN_FLIGHT_ARCHIVES,
+            weight=raw_bytes,
+            budget=IN_FLIGHT_RAW_BYTES,
+        )
 
     return r2_archive

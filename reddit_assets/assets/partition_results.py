@@ -37,6 +37,7 @@ from dagster._core.execution.context.metadata_logging import (
     OutputMetadataAccumulator,
 )
 
+from reddit_assets.assets.bounded_pool import run_bounded
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 
 BACKFILL_TAG = "dagster/backfill"
@@ -236,14 +237,29 @@ def mark_unfinished_partitions(
         )
 
 
-def per_partition(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions, work):
+def per_partition(
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    partitions,
+    work,
+    *,
+    threads: int = 1,
+    weight=lambda partition: 0,
+    budget: int = 0,
+):
     """Run `work(key, date, name) -> metadata` for each partition and record each partition's
     metadata; when one fails, the partitions finished before it stay materialized and the rest
-    show failed (as the database load does)."""
+    show failed (as the database load does).
+
+    With `threads` > 1, up to that many partitions are worked on at once, their `weight`s
+    (bytes) summing to at most `budget`; a failure stops new ones starting, and those in
+    flight that finish are materialized too."""
     done: dict[str, dict] = {}
     try:
-        for key, date, name in partitions:
-            done[key] = work(key, date, name)
+        for (key, _, _), metadata in run_bounded(
+            partitions, lambda p: work(*p), threads=threads, weight=weight, budget=budget
+        ):
+            done[key] = metadata
     except Exception:
         yield from materialize_finished_partitions(context, asset_key, done)
         mark_unfinished_partitions(context, (asset_key,), [key for key, _, _ in partitions if key not in done])

@@ -235,14 +235,17 @@ def test_an_archive_run_failing_halfway_keeps_the_archives_it_finished(defs, ins
     )
     assert not result.success
     failed, materialized = _failed_and_materialized(instance, R2_ARCHIVE)
-    assert (materialized, failed) == (set(KEYS[:2]), set(KEYS[2:]))
+    # Four archives are in flight at once: the three started with the broken one always
+    # finish; the two after it may or may not have started when the failure was seen.
+    assert set(KEYS[:2]) | {KEYS[3]} <= materialized and broken in failed
+    assert materialized | failed == set(KEYS) and not materialized & failed
     store = tmp_path / "data" / "r2" / "daily_scrapes" / NAME
-    for key in KEYS[:2]:
+    for key in materialized:
         day = key.split("|")[0]
         recorded = _metadata(instance, R2_ARCHIVE, key)
         assert recorded["uploaded"] is True and recorded["object_key"].endswith(f"{NAME}_{day}.zip")
         assert hashlib.sha256((store / day / f"{NAME}_{day}.zip").read_bytes()).hexdigest() == recorded["sha256"]
-    assert sorted(p.name for p in store.iterdir()) == [key.split("|")[0] for key in KEYS[:2]]
+    assert sorted(p.name for p in store.iterdir()) == sorted(key.split("|")[0] for key in materialized)
 
 
 def test_two_runs_archiving_one_partition_at_once_never_take_each_others_zip(tmp_path):

@@ -141,6 +141,25 @@ def test_tampered_object_is_refused_on_download(store, tmp_path, request):
     assert os.listdir(dest.parent) == [], "neither the file nor a temporary file is left"
 
 
+def test_small_file_is_one_put_and_one_verifying_get(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
+    """Below the part size: a single PutObject (no multipart, no checksum header R2 would
+    refuse), then the read-back is a single GET whose body is hashed (no HEAD first)."""
+    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
+    sent = []
+    store.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append((request.method, request.url, dict(request.headers)))
+    )
+    path, sha = _file(tmp_path / "small.zip", 30_000, b"s")
+    assert store.put_verified(KEY, path, sha).size == 30_000
+    assert [method for method, _, _ in sent] == ["PUT", "GET"]
+    assert not any("uploads" in url or "partNumber=" in url for _, url, _ in sent)
+    for _, _, headers in sent:
+        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
+    head = s3_client.head_object(Bucket=s3_bucket, Key=KEY)
+    assert head["ContentLength"] == 30_000 and head["Metadata"] == {"sha256": sha}
+    assert head["ContentType"] == "application/zip"
+
+
 def test_large_file_goes_multipart_with_equal_parts(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
     store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
     sent = []
