@@ -156,7 +156,7 @@ def run(sizes: Sizes) -> Result:
     )
     result.notes.append(
         f"Archive: ours median {median(times['ours']):.2f} s = build_archive {median(build_s):.2f} s"
-        f" + put_verified {median(upload_s):.2f} s (upload + HEAD + full read-back);"
+        f" + put_verified {median(upload_s):.2f} s (upload, then one GET reading it all back);"
         f" upload_file {median(times['upload_file']):.2f} s;"
         f" put_verified alone = {median(times['upload_file']) / median(upload_s):.2f} of upload_file"
     )
