@@ -55,21 +55,20 @@ def fsync_dir(path: Path) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    sha = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            sha.update(block)
-    return sha.hexdigest()
+        return copy_hashing(handle)[1]
 
 
-def copy_hashing(src, dst) -> tuple[int, str]:
-    """Copy binary `src` to `dst` block by block; (bytes copied, their SHA-256)."""
+def copy_hashing(src, dst=None) -> tuple[int, str]:
+    """Copy binary `src` to `dst` block by block (without `dst`, only read it);
+    (bytes read, their SHA-256)."""
     sha = hashlib.sha256()
     size = 0
     for block in iter(lambda: src.read(_BLOCK), b""):
         sha.update(block)
         size += len(block)
-        dst.write(block)
+        if dst is not None:
+            dst.write(block)
     return size, sha.hexdigest()
 
 

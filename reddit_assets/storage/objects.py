@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import hashlib
 import json
 import mimetypes
 import os
@@ -28,7 +27,6 @@ from reddit_assets.files.atomic import atomic_file, copy_hashing, sha256_file
 MiB = 1 << 20
 DEFAULT_PART_SIZE = 16 * MiB
 SHA256_METADATA_KEY = "sha256"
-_BLOCK = MiB
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -288,18 +286,13 @@ class S3ObjectStore(ObjectStore):
                 problems.append(f"stored size {stored_size} != local size {size}")
             if meta_sha != sha256:
                 problems.append(f"metadata sha256 {meta_sha!r} != expected {sha256}")
-            digest = hashlib.sha256()
-            read = 0
             with contextlib.closing(resp["Body"]) as body:
                 if not problems:
-                    for block in iter(lambda: body.read(_BLOCK), b""):
-                        digest.update(block)
-                        read += len(block)
-        if not problems:
-            if read != size:
-                problems.append(f"read back {read} bytes, expected {size}")
-            if digest.hexdigest() != sha256:
-                problems.append(f"stored bytes have SHA-256 {digest.hexdigest()}, expected {sha256}")
+                    read, stored_sha = copy_hashing(body)
+                    if read != size:
+                        problems.append(f"read back {read} bytes, expected {size}")
+                    if stored_sha != sha256:
+                        problems.append(f"stored bytes have SHA-256 {stored_sha}, expected {sha256}")
         if problems:
             note = "the object was removed"
             try:
