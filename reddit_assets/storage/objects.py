@@ -253,8 +253,8 @@ class S3ObjectStore(ObjectStore):
         with self._errors("upload", key):
             if size < self.part_size:
                 # One PutObject, as upload_file would send, without its transfer manager
-                # and thread pool: for a year of small archives that overhead was a third
-                # of the upload.
+                # and thread pool: against moto that overhead was 1.6 of a small
+                # archive's 8.4 ms upload.
                 with open(path, "rb") as body:
                     self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
             else:
