@@ -141,20 +141,32 @@ def test_tampered_object_is_refused_on_download(store, tmp_path, request):
     assert os.listdir(dest.parent) == [], "neither the file nor a temporary file is left"
 
 
-def test_small_file_is_one_put_and_one_verifying_get(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
-    """Below the part size: a single PutObject (no multipart, no checksum header R2 would
-    refuse), then the read-back is a single GET whose body is hashed (no HEAD first)."""
-    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
-    sent = []
+def _recorded_requests(store) -> list[tuple[str, str, dict]]:
+    """(method, url, headers) of every request the store's client sends from now on."""
+    sent: list[tuple[str, str, dict]] = []
     store.client.meta.events.register(
         "before-send.s3", lambda request, **_: sent.append((request.method, request.url, dict(request.headers)))
     )
+    return sent
+
+
+def _assert_r2_accepts_headers(sent) -> None:
+    # R2 rejects boto3's default CRC32 checksums, and takes no ACLs: the client sends neither.
+    for _, _, headers in sent:
+        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
+        assert "x-amz-acl" not in {h.lower() for h in headers}
+
+
+def test_small_file_is_one_put_and_one_verifying_get(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
+    """Below the part size: a single PutObject (no multipart, no header R2 would refuse),
+    then the read-back is a single GET whose body is hashed (no HEAD first)."""
+    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
+    sent = _recorded_requests(store)
     path, sha = _file(tmp_path / "small.zip", 30_000, b"s")
     assert store.put_verified(KEY, path, sha).size == 30_000
     assert [method for method, _, _ in sent] == ["PUT", "GET"]
     assert not any("uploads" in url or "partNumber=" in url for _, url, _ in sent)
-    for _, _, headers in sent:
-        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
+    _assert_r2_accepts_headers(sent)
     head = s3_client.head_object(Bucket=s3_bucket, Key=KEY)
     assert head["ContentLength"] == 30_000 and head["Metadata"] == {"sha256": sha}
     assert head["ContentType"] == "application/zip"
@@ -162,10 +174,7 @@ def test_small_file_is_one_put_and_one_verifying_get(s3_endpoint, s3_credentials
 
 def test_large_file_goes_multipart_with_equal_parts(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
     store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
-    sent = []
-    store.client.meta.events.register(
-        "before-send.s3", lambda request, **_: sent.append((request.method, request.url, dict(request.headers)))
-    )
+    sent = _recorded_requests(store)
     path, sha = _file(tmp_path / "big.zip", 40 * 2**20 + 12345, b"big")
     result = store.put_verified(KEY, path, sha)
     assert result.size == path.stat().st_size
@@ -174,10 +183,7 @@ def test_large_file_goes_multipart_with_equal_parts(s3_endpoint, s3_credentials,
     assert head["Metadata"] == {"sha256": sha}
     parts = [int(h["Content-Length"]) for m, url, h in sent if m == "PUT" and "partNumber=" in url]
     assert sorted(parts) == [8 * 2**20 + 12345, 16 * 2**20, 16 * 2**20]
-    # R2 rejects boto3's default CRC32 checksums: the client must not send them.
-    for _, _, headers in sent:
-        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
-        assert "x-amz-acl" not in {h.lower() for h in headers}
+    _assert_r2_accepts_headers(sent)
     assert stored_keys(store, PREFIX) == [KEY]
 
 
