@@ -1,7 +1,7 @@
 """Dagster instance plug-ins: storages that write a run's asset events in batches, a run
 launcher that forks run workers from a warm process, a run queue looked at twice a second,
-and a shorter backfill tick."""
+and a backfill tick that follows the backfill's size."""
 
-from reddit_assets.instance.daemon_ticks import shorten_backfill_tick
+from reddit_assets.instance.daemon_ticks import set_backfill_tick
 
-shorten_backfill_tick()
+set_backfill_tick()
