@@ -16,10 +16,11 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
-from dagster_postgres import PostgresEventLogStorage
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
 from reddit_assets.instance.event_batches import BatchedAssetEvents
+from reddit_assets.instance.postgres import PooledConnections
 from reddit_assets.instance.run_queue import RunQueue
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
 from reddit_assets.instance.warm_launcher import WarmRunLauncher
@@ -65,11 +66,14 @@ def _query(database: str, sql: str, params=()) -> list[tuple]:
 @pytest.mark.postgres
 def test_production_instance_settings(production_instance):
     instance = production_instance
-    assert type(instance.run_storage).__module__.startswith("dagster_postgres")
-    # dagster-postgres's event log with batched planned events and check results (reddit_assets.instance)
+    # dagster-postgres's storages keeping connections open, its event log with batched planned
+    # events and check results (reddit_assets.instance)
+    assert isinstance(instance.run_storage, PostgresRunStorage)
     assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
     assert isinstance(instance.event_log_storage, BatchedAssetEvents)
-    assert type(instance.schedule_storage).__module__.startswith("dagster_postgres")
+    assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+    for storage in (instance.run_storage, instance.event_log_storage, instance.schedule_storage):
+        assert isinstance(storage, PooledConnections)
     assert instance.run_storage.postgres_url.startswith("postgresql+psycopg2://")
     assert isinstance(instance.run_coordinator, RunQueue)  # Dagster's queue, looked at twice a second
     assert instance.run_coordinator.dequeue_interval_seconds == 0.5
