@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import PG_HOST, PG_PORT, PG_USER, Result, Row, Sizes, pg_url, scratch_postgres
+from benchmarks.common import PG_HOST, PG_PORT, PG_USER, Result, Row, Sizes, log_errors, pg_url, scratch_postgres
 from benchmarks.year import stop_sensor
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.automation.executors import event_settings
@@ -128,9 +128,7 @@ def _backfill(base_url: str, keys: list[str], log_path: Path) -> tuple[float, di
     status, ended_at = _wait(base_url, backfill_id)
     backfill_s = ended_at - launched_at
     if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
-        lines = log_path.read_text(errors="replace").splitlines()
-        errors = [line[:400] for line in lines if "FAILURE" in line or "Error" in line or "error" in line]
-        raise RuntimeError(f"backfill ended {status['status']}:\n" + "\n".join(errors[:40]))
+        raise RuntimeError(f"backfill ended {status['status']}:\n" + "\n".join(log_errors(log_path)))
     timings = _run_timings(base_url, [r["runId"] for r in status["runs"]])
     timings["to_first_run"] = timings.pop("first_created") - launched_at
     timings["after_last_run"] = launched_at + backfill_s - timings.pop("last_ended")

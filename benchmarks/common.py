@@ -114,6 +114,12 @@ def scratch_postgres(prefix: str) -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def log_errors(log_path, limit: int = 40) -> list[str]:
+    """The lines of a `dagster dev` log that report a failure or an error (first `limit`)."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    return [line[:400] for line in lines if "FAILURE" in line or "Error" in line or "error" in line][:limit]
+
+
 def format_table(rows: list[Row]) -> str:
     header = ("benchmark", "figure", "ours", "baseline", "ratio", "goal", "met")
     cells = [header] + [

@@ -32,7 +32,7 @@ import boto3
 from botocore.config import Config
 
 from benchmarks.archive_upload import KEYS, _moto_server
-from benchmarks.common import PG_HOST, PG_PORT, PG_USER, pg_connect, pg_url, scratch_postgres
+from benchmarks.common import PG_HOST, PG_PORT, PG_USER, log_errors, pg_connect, pg_url, scratch_postgres
 from benchmarks.import_bench import small_day, write_config
 from reddit_assets.automation.executors import event_settings
 from reddit_assets.files.raw_file import RAW_FORMAT
@@ -224,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"  {phase}: {status['seconds']:.0f} s ({details[-1]})", flush=True)
                 if not finished[phase]:
-                    print(f"  stopped after {phase} (log: {log_path})", flush=True)
+                    failed = [r["runId"] for r in status["runs"] if r["status"] != "SUCCESS"]
+                    print(f"  stopped after {phase}; runs not successful: {failed or 'none'}", flush=True)
+                    print("\n".join(f"    {line}" for line in log_errors(log_path)), flush=True)
                     break
         loaded = (_count(tables_db, "reddit_submissions"), _count(tables_db, "reddit_comments"))
         archived = _objects(endpoint)
