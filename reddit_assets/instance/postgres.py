@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster_postgres import (
     DagsterPostgresStorage,
     PostgresEventLogStorage,
@@ -20,6 +21,7 @@ from dagster_postgres import (
     PostgresScheduleStorage,
 )
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from reddit_assets.instance.event_batches import BatchedAssetEvents
@@ -74,6 +76,19 @@ class PooledPostgresScheduleStorage(PooledConnections, PostgresScheduleStorage):
 
 class BatchingPostgresEventLogStorage(BatchedAssetEvents, PooledConnections, PostgresEventLogStorage):
     """dagster-postgres's event log, storing a batch of asset and check events in one transaction."""
+
+    @contextmanager
+    def joined_index_transaction(self) -> Iterator[Connection]:
+        with super().joined_index_transaction() as conn:
+            # Readers of the event log keep a cursor: the highest storage id they have seen
+            # (the backfill daemon's materialized partitions, sensors, the event consumer). A
+            # batch takes its ids when it inserts and shows them when it commits; another
+            # writer's later id committed in between would move a cursor past the batch, and
+            # its events would never be read (a year's backfill ended COMPLETED_FAILED, its
+            # "unmaterialized" partitions all materialized). So no other event is inserted
+            # while a batch is open; reads go on (this mode blocks writers only).
+            conn.execute(text(f"LOCK TABLE {SqlEventLogStorageTable.name} IN SHARE ROW EXCLUSIVE MODE"))
+            yield conn
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
