@@ -5,8 +5,6 @@ updating their planned row, and evaluations with no planned row inserted."""
 from __future__ import annotations
 
 import contextlib
-import logging
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +14,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationPlanned,
     AssetCheckEvaluationTargetMaterializationData,
 )
-from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.base import PartitionKeyFilter
@@ -24,39 +22,25 @@ from dagster_postgres import PostgresEventLogStorage
 
 from reddit_assets.instance.postgres import BatchingPostgresEventLogStorage
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
+from reddit_assets_tests.instance.events import run_event
 
 ASSET = dg.AssetKey(["reddit", "submissions"])
 KEYS = [f"2026-01-0{d}|sub" for d in range(1, 7)]
 RUN_ID = "0f0f0f0f-0000-4000-8000-000000000001"
 
 
-def _entry(event_type: DagsterEventType, data, partition: str | None = None) -> EventLogEntry:
-    event = DagsterEvent(
-        event_type_value=event_type.value, job_name="database_only_job", event_specific_data=data, step_key="check"
-    )
-    return EventLogEntry(
-        error_info=None,
-        level=logging.DEBUG,
-        user_message="",
-        run_id=RUN_ID,
-        timestamp=time.time(),
-        step_key="check",
-        job_name="database_only_job",
-        dagster_event=event,
-    )
-
-
 def _events(check_name: str) -> tuple[list[EventLogEntry], list[EventLogEntry]]:
     """(planned for KEYS[:4], evaluations for KEYS: 4 with a planned row, 2 without)."""
     subset = dg.StaticPartitionsDefinition(KEYS).subset_with_partition_keys(KEYS[:4])
     planned = [
-        _entry(
+        run_event(
             DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
             AssetCheckEvaluationPlanned(asset_key=ASSET, check_name=check_name, partitions_subset=subset),
+            RUN_ID,
         )
     ]
     evaluations = [
-        _entry(
+        run_event(
             DagsterEventType.ASSET_CHECK_EVALUATION,
             AssetCheckEvaluation(
                 asset_key=ASSET,
@@ -68,6 +52,7 @@ def _events(check_name: str) -> tuple[list[EventLogEntry], list[EventLogEntry]]:
                 ),
                 partition=key,
             ),
+            RUN_ID,
         )
         for i, key in enumerate(KEYS)
     ]

@@ -4,30 +4,18 @@ open, no other event is inserted, and readers still read."""
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 
-from dagster._core.events import DagsterEvent, DagsterEventType
-from dagster._core.events.log import EventLogEntry
+from dagster._core.events import DagsterEventType
 
 from reddit_assets.instance.postgres import BatchingPostgresEventLogStorage
+from reddit_assets_tests.instance.events import run_event
 
 RUN_ID = "0f0f0f0f-0000-4000-8000-000000000002"
 
 
-def _step_event() -> EventLogEntry:
-    event = DagsterEvent(event_type_value=DagsterEventType.STEP_START.value, job_name="database_only_job", step_key="s")
-    return EventLogEntry(
-        error_info=None,
-        level=logging.DEBUG,
-        user_message="",
-        run_id=RUN_ID,
-        timestamp=time.time(),
-        step_key="s",
-        job_name="database_only_job",
-        dagster_event=event,
-    )
+def _step_event():
+    return run_event(DagsterEventType.STEP_START, None, RUN_ID, step_key="s")
 
 
 def test_no_event_is_inserted_while_a_batch_is_open(postgres_url_psycopg2):
