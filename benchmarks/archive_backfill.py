@@ -27,29 +27,17 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.backfill import INSTANCE_YAML
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
-from benchmarks.year import reprocess_env, run_backfill, stop_sensor, write_year
+from benchmarks.year import SENSOR, reprocess_env, run_backfill, sensor_ticked, stop_sensor, write_year
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key, raw_file_path
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
-from reddit_assets_demo.dagster_api import graphql
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 
 NAME = "archive_backfill"
 BUCKET = "bench-archive-backfill"
-SENSOR = "follow_raw_scrapes"
 ALL_ASSETS = [["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
-_TICKS = """
-query Ticks($selector: SensorSelector!) {
-  sensorOrError(sensorSelector: $selector) { ... on Sensor { sensorState { ticks(limit: 1) { status } } } }
-}"""
-
-
-def _ticked(base_url: str) -> bool:
-    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
-    sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
-    return bool(sensor.get("sensorState", {}).get("ticks"))
 
 
 def _until(condition, timeout: float, what: str, log: Path, poll: float = 1.0) -> None:
@@ -74,7 +62,7 @@ def run(sizes: Sizes) -> Result:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
         env = reprocess_env(home, data_dir, write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
         with running_dagster(env, home, log_path, INSTANCE_YAML["sqlite"].read_text()) as base_url:
-            _until(lambda: _ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
+            _until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
 
             t0 = time.perf_counter()
             cli = Path(sys.executable).with_name("reddit-assets")

@@ -13,7 +13,12 @@ fresh database; `dagster dev` serves the definitions and runs the daemon. The au
 sensor is stopped first, so only the backfills launch runs. Goals (issue 10): import under
 3 minutes, database backfill under 10, archive backfill under 20.
 
-    python -m benchmarks.year [--days 365] [--subreddits 100]
+With --automation, phases 2 and 3 are instead what the follow_raw_scrapes sensor (left
+running, as shipped) does after the import: timed from the import's end until every
+partition is in both tables and in the bucket, with the most runs queued at once. Its goal,
+"comparable to a backfill", is the two backfills' goals together (30 minutes).
+
+    python -m benchmarks.year [--days 365] [--subreddits 100] [--automation]
 """
 
 from __future__ import annotations
@@ -44,12 +49,17 @@ PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
 BUCKET = "bench-year"
 DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
-GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200}
+GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200, "automation": 1800}
+SENSOR = "follow_raw_scrapes"
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 
 _SENSOR = """
 query Sensor($selector: SensorSelector!) {
   sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { sensorState { id status } } }
+}"""
+_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) { ... on Sensor { sensorState { ticks(limit: 1) { status } } } }
 }"""
 _STOP = """
 mutation Stop($id: String) {
@@ -141,6 +151,8 @@ def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title:
 
 def _count(database: str, table: str) -> int:
     with pg_connect(database) as conn:
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+            return 0  # the first load creates the tables
         return conn.execute(f"SELECT count(DISTINCT (scrape_date, subreddit)) FROM {table}").fetchone()[0]
 
 
@@ -152,11 +164,40 @@ def _objects(endpoint: str) -> int:
     return sum(page.get("KeyCount", 0) for page in pages)
 
 
+def sensor_ticked(base_url: str) -> bool:
+    """Whether the automation sensor has ticked once (its cursor starts there)."""
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
+    sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
+    return bool(sensor.get("sensorState", {}).get("ticks"))
+
+
+def _runs_queued(database: str) -> tuple[int, int]:
+    """(runs queued now, runs created) on the instance."""
+    with pg_connect(database) as conn:
+        return conn.execute("SELECT count(*) FILTER (WHERE status = 'QUEUED'), count(*) FROM runs").fetchone()
+
+
+def _automation(done, dagster_db: str, timeout: float) -> tuple[float, bool, str]:
+    """Poll until `done()` (every 10 s: a poll counts the tables' partitions); (seconds,
+    finished, what the queue held)."""
+    start = time.perf_counter()
+    most_queued = runs = 0
+    while not (finished := done()) and time.perf_counter() - start < timeout:
+        queued, runs = _runs_queued(dagster_db)
+        most_queued = max(most_queued, queued)
+        time.sleep(10)
+    runs = _runs_queued(dagster_db)[1]
+    return time.perf_counter() - start, finished, f"automation: {runs} runs, at most {most_queued} queued at once"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.year", description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--subreddits", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=7200, help="seconds to wait for each backfill")
+    parser.add_argument(
+        "--automation", action="store_true", help="time the automation sensor's loads and archives, not backfills"
+    )
     args = parser.parse_args(argv)
     names = [f"year{i:03d}" for i in range(args.subreddits)]
     start = dt.date.today() - dt.timedelta(days=args.days + 5)
@@ -194,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         log_path = root / "dagster.log"
         with running_dagster(env, home, log_path, PRODUCTION_YAML.read_text()) as base_url:
-            stop_sensor(base_url, "follow_raw_scrapes")
+            if args.automation:
+                deadline = time.monotonic() + 300
+                while not sensor_ticked(base_url) and time.monotonic() < deadline:
+                    time.sleep(1)
+            else:
+                stop_sensor(base_url, SENSOR)
 
             t0 = time.perf_counter()
             with open(root / "import.log", "wb") as out:
@@ -214,7 +260,22 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "archive backfill": lambda: _objects(endpoint),
             }
-            for phase, assets in (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS)):
+            if args.automation:
+
+                def done() -> bool:  # the bucket is listed (37 pages) only once the tables are full
+                    return progress["database backfill"]() == len(keys) and progress["archive backfill"]() == len(keys)
+
+                phases["automation"], finished["automation"], detail = _automation(done, dagster_db, args.timeout)
+                details.append(detail)
+                print(f"  automation: {phases['automation']:.0f} s ({detail})", flush=True)
+                if not finished["automation"]:
+                    print("\n".join(f"    {line}" for line in log_errors(log_path)), flush=True)
+            backfills = (
+                ()
+                if args.automation
+                else (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS))
+            )
+            for phase, assets in backfills:
                 status = run_backfill(base_url, assets, keys, f"bench-year: {phase}", args.timeout)
                 phases[phase] = status["seconds"]
                 finished[phase] = status["status"] in ("COMPLETED", "COMPLETED_SUCCESS")
