@@ -4,27 +4,32 @@ server that dropped them, lets a forked child use its own, and closes them on di
 from __future__ import annotations
 
 import os
+import time
 
 import dagster as dg
-import psycopg
 import pytest
 
 from reddit_assets.instance.postgres import POOL, BatchingPostgresStorage
-from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
-
-
-def _admin() -> psycopg.Connection:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True)
+from reddit_assets_tests.fixtures.postgres import admin_connection
 
 
 def _backends(database: str) -> set[tuple]:
     """The server's sessions on `database` (pid, start time)."""
-    with _admin() as conn:
+    with admin_connection() as conn:
         rows = conn.execute(
             "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (database,),
         ).fetchall()
     return set(rows)
+
+
+def _backends_once_closed(database: str, timeout: float = 5.0) -> set[tuple]:
+    """`_backends`, given the server a moment: a backend leaves pg_stat_activity shortly after
+    its client closed the connection, not at once."""
+    deadline = time.monotonic() + timeout
+    while (backends := _backends(database)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return backends
 
 
 def _query_every_storage(storage: BatchingPostgresStorage, times: int = 1) -> None:
@@ -48,7 +53,7 @@ def storage(postgres_url_psycopg2):
 
 
 def test_queries_reuse_a_few_open_connections(storage, postgres_database):
-    assert _backends(postgres_database) == set()  # table creation's connections are closed
+    assert _backends_once_closed(postgres_database) == set()  # table creation's connections are closed
     _query_every_storage(storage)
     opened = _backends(postgres_database)
     assert 1 <= len(opened) <= 3 * POOL["pool_size"]
@@ -58,7 +63,7 @@ def test_queries_reuse_a_few_open_connections(storage, postgres_database):
 
 def test_a_connection_the_server_dropped_is_replaced_before_use(storage, postgres_database):
     _query_every_storage(storage)
-    with _admin() as conn:
+    with admin_connection() as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (postgres_database,))
     _query_every_storage(storage)  # no error: the dead connections are pinged and replaced
     assert _backends(postgres_database)
@@ -90,4 +95,4 @@ def test_dispose_closes_the_connections(postgres_url_psycopg2, postgres_database
     _query_every_storage(storage)
     assert _backends(postgres_database)
     _dispose(storage)
-    assert _backends(postgres_database) == set()
+    assert _backends_once_closed(postgres_database) == set()
