@@ -27,7 +27,7 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.backfill import INSTANCE_YAML
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
-from benchmarks.year import SENSOR, reprocess_env, run_backfill, sensor_ticked, stop_sensor, write_year
+from benchmarks.year import SENSOR, reprocess_env, run_backfill, sensor_ticked, stop_sensor, wait_until, write_year
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.files.archive_zip import build_archive
@@ -38,14 +38,6 @@ from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 NAME = "archive_backfill"
 BUCKET = "bench-archive-backfill"
 ALL_ASSETS = [["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
-
-
-def _until(condition, timeout: float, what: str, log: Path, poll: float = 1.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(poll)
 
 
 def run(sizes: Sizes) -> Result:
@@ -62,7 +54,7 @@ def run(sizes: Sizes) -> Result:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
         env = reprocess_env(home, data_dir, write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
         with running_dagster(env, home, log_path, INSTANCE_YAML["sqlite"].read_text()) as base_url:
-            _until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
+            wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
 
             t0 = time.perf_counter()
             cli = Path(sys.executable).with_name("reddit-assets")
@@ -80,7 +72,7 @@ def run(sizes: Sizes) -> Result:
                         for key in (SUBMISSIONS, COMMENTS, R2_ARCHIVE)
                     )
 
-                _until(done, 1800, "the sensor's loads and archives", log_path)
+                wait_until(done, 1800, "the sensor's loads and archives", log_path)
                 automation_s = time.perf_counter() - t0 - import_s
                 sensor_runs = instance.get_runs_count()
                 sensor_backfills = len(instance.get_backfills())

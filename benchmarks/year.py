@@ -164,6 +164,15 @@ def _objects(endpoint: str) -> int:
     return sum(page.get("KeyCount", 0) for page in pages)
 
 
+def wait_until(condition, timeout: float, what: str, log: Path, poll: float = 1.0) -> None:
+    """Poll `condition` until it holds; after `timeout` s, fail with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(poll)
+
+
 def sensor_ticked(base_url: str) -> bool:
     """Whether the automation sensor has ticked once (its cursor starts there)."""
     selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
@@ -181,10 +190,9 @@ def _automation(done, dagster_db: str, timeout: float) -> tuple[float, bool, str
     """Poll until `done()` (every 10 s: a poll counts the tables' partitions); (seconds,
     finished, what the queue held)."""
     start = time.perf_counter()
-    most_queued = runs = 0
+    most_queued = 0
     while not (finished := done()) and time.perf_counter() - start < timeout:
-        queued, runs = _runs_queued(dagster_db)
-        most_queued = max(most_queued, queued)
+        most_queued = max(most_queued, _runs_queued(dagster_db)[0])
         time.sleep(10)
     runs = _runs_queued(dagster_db)[1]
     return time.perf_counter() - start, finished, f"automation: {runs} runs, at most {most_queued} queued at once"
@@ -235,10 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         log_path = root / "dagster.log"
         with running_dagster(env, home, log_path, PRODUCTION_YAML.read_text()) as base_url:
-            if args.automation:
-                deadline = time.monotonic() + 300
-                while not sensor_ticked(base_url) and time.monotonic() < deadline:
-                    time.sleep(1)
+            if args.automation:  # its cursor starts at its first tick
+                wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)
             else:
                 stop_sensor(base_url, SENSOR)
 
