@@ -78,16 +78,18 @@ def _runless_entry(materialization: dg.AssetMaterialization) -> EventLogEntry:
     )
 
 
-def report_materializations(instance: dg.DagsterInstance, materializations: Sequence[dg.AssetMaterialization]) -> None:
+def report_materializations(
+    instance: dg.DagsterInstance, materializations: Sequence[dg.AssetMaterialization], per_batch: int = BATCH_SIZE
+) -> None:
     """Record runless materializations, as instance.report_runless_asset_event would one by one,
-    in batches of BATCH_SIZE.
+    in batches of `per_batch`.
 
-    Dagster's SQL storages (SQLite, PostgreSQL, ours or stock) get one transaction per batch;
-    any other storage stores the batch its own way.
+    Dagster's SQL storages (SQLite, PostgreSQL, ours or stock) get one transaction per batch:
+    readers see a whole batch or none of it. Any other storage stores the batch its own way.
     """
     storage = instance.event_log_storage
-    for start in range(0, len(materializations), BATCH_SIZE):
-        entries = [_runless_entry(m) for m in materializations[start : start + BATCH_SIZE]]
+    for start in range(0, len(materializations), per_batch):
+        entries = [_runless_entry(m) for m in materializations[start : start + per_batch]]
         if isinstance(storage, SqlEventLogStorage):
             store_events(storage, entries)
         else:

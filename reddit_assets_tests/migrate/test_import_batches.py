@@ -1,47 +1,61 @@
-"""`reddit-assets import` records materializations in batches: more files than one batch must
-each be recorded exactly once, duplicates must report what their first file got, and a rerun
-records nothing new."""
+"""`reddit-assets import` looks materializations up in batches and records them all at once:
+more files than one batch must each be recorded exactly once, duplicates must report what
+their first file got, a rerun records nothing new, and another reader of the instance sees
+none of an import's files or all of them (so the automation sensor starts one backfill)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 
 from reddit_assets.assets.declarations import RAW_SCRAPE
 from reddit_assets.assets.records import BATCH_SIZE
-from reddit_assets.config import load_config
+from reddit_assets.config import AppConfig, load_config
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.migrate.importer import IMPORTED, PRESENT, import_directory
 from reddit_assets_demo.raw_documents import generated_raw_document
+from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
 
 START = dt.date(2025, 1, 1)
 NAMES = ("alpha", "beta", "gamma")
 
 
-def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
-    days = BATCH_SIZE // len(NAMES) + 5
-    old, data = tmp_path / "old", tmp_path / "data"
-    for i in range(days):
+DAYS = BATCH_SIZE // len(NAMES) + 5  # more files than one lookup batch
+TOTAL = DAYS * len(NAMES)
+
+
+def _sources(tmp_path: Path) -> tuple[Path, AppConfig]:
+    """(a folder of TOTAL raw files, one per day and subreddit; the config naming them)."""
+    old = tmp_path / "old"
+    for i in range(DAYS):
         day = START + dt.timedelta(days=i)
         for name in NAMES:
             document = generated_raw_document(
                 name, day, n_submissions=1, comments_per_submission=(0, 1), popular_threads=0
             )
             write_raw_file(old / "a" / day.isoformat() / f"{name}.json", document)
-    # Copies that sort after everything else: their first file is in the last (unflushed) batch.
-    last = (START + dt.timedelta(days=days - 1)).isoformat()
-    copy = old / "zz" / "copy.json"
-    copy.parent.mkdir(parents=True)
-    copy.write_bytes((old / "a" / last / "beta.json").read_bytes())
     config_path = tmp_path / "subreddits.yaml"
     config_path.write_text(
         yaml.safe_dump({"start_date": START.isoformat(), "subreddits": [{"name": n} for n in NAMES]})
     )
-    config = load_config(config_path)
-    total = days * len(NAMES)
+    return old, load_config(config_path)
+
+
+def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
+    old, config = _sources(tmp_path)
+    data = tmp_path / "data"
+    # A copy that sorts after everything else: its first file is in the last lookup batch.
+    last = (START + dt.timedelta(days=DAYS - 1)).isoformat()
+    copy = old / "zz" / "copy.json"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((old / "a" / last / "beta.json").read_bytes())
+    total = TOTAL
     assert total > BATCH_SIZE
 
     with dg.instance_for_test() as instance:
@@ -67,3 +81,41 @@ def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
         assert {o.status for o in again.outcomes} == {PRESENT}
         assert {o.recorded for o in again.outcomes} == {"already recorded"}
         assert len(instance.fetch_materializations(RAW_SCRAPE, limit=2 * total).records) == total
+
+
+def _recorded(instance: dg.DagsterInstance) -> int:
+    return len(instance.fetch_materializations(RAW_SCRAPE, limit=TOTAL + 1).records)
+
+
+@pytest.mark.postgres
+def test_another_reader_sees_none_of_an_import_or_all_of_it(tmp_path, postgres_database):
+    """What the automation sensor reads while an import runs, on the production storage: a
+    tick in the middle of it must not start a backfill for part of the files."""
+    old, config = _sources(tmp_path)
+    pg = {"hostname": PG_HOST, "port": PG_PORT, "username": PG_USER, "password": "", "db_name": postgres_database}
+    storage = {"module": "reddit_assets.instance.postgres", "class": "BatchingPostgresStorage"}
+    overrides = {"storage": {"custom": {**storage, "config": {"postgres_db": pg}}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        reader = dg.DagsterInstance.from_ref(instance.get_ref())
+        seen: list[int] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                seen.append(_recorded(reader))
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            report = import_directory(
+                old, config=config, data_dir=tmp_path / "data", instance=instance, today=dt.date(2026, 1, 1)
+            )
+        finally:
+            done.set()
+            watcher.join()
+        seen.append(_recorded(reader))
+        reader.dispose()
+
+    assert report.exit_code == 0 and report.count(IMPORTED) == TOTAL
+    assert seen[0] == 0 and seen[-1] == TOTAL
+    assert set(seen) == {0, TOTAL}, f"a reader saw part of the import: {sorted(set(seen))}"
