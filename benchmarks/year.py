@@ -186,16 +186,40 @@ def _runs_queued(database: str) -> tuple[int, int]:
         return conn.execute("SELECT count(*) FILTER (WHERE status = 'QUEUED'), count(*) FROM runs").fetchone()
 
 
+def _sensor_ticks(database: str) -> str:
+    """How many backfills the instance holds, and the automation sensor's ticks: how many, and
+    how long they took (median, longest)."""
+    with pg_connect(database) as conn:
+        backfills = conn.execute("SELECT count(*) FROM bulk_actions").fetchone()[0]
+        bodies = [json.loads(row[0]) for row in conn.execute("SELECT tick_body FROM job_ticks")]
+    seconds = sorted(
+        body["end_timestamp"] - body["timestamp"]
+        for body in bodies
+        if body.get("job_name") == SENSOR and body.get("end_timestamp")  # TickData's stored name for its instigator
+    )
+    if not seconds:
+        return f"{backfills} backfills, no finished {SENSOR} tick"
+    return (
+        f"{backfills} backfills; {len(seconds)} {SENSOR} ticks of median {seconds[len(seconds) // 2]:.2f} s, "
+        f"longest {seconds[-1]:.2f} s"
+    )
+
+
 def _automation(done, dagster_db: str, timeout: float) -> tuple[float, bool, str]:
     """Poll until `done()` (every 10 s: a poll counts the tables' partitions); (seconds,
-    finished, what the queue held)."""
+    finished, what the queue held and the sensor did)."""
     start = time.perf_counter()
     most_queued = 0
     while not (finished := done()) and time.perf_counter() - start < timeout:
         most_queued = max(most_queued, _runs_queued(dagster_db)[0])
         time.sleep(10)
+    seconds = time.perf_counter() - start
     runs = _runs_queued(dagster_db)[1]
-    return time.perf_counter() - start, finished, f"automation: {runs} runs, at most {most_queued} queued at once"
+    return (
+        seconds,
+        finished,
+        f"automation: {runs} runs, at most {most_queued} queued at once, {_sensor_ticks(dagster_db)}",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
