@@ -5,10 +5,15 @@ import datetime as dt
 import dagster as dg
 
 from reddit_assets.assets.declarations import OWNERS
+from reddit_assets.assets.partition_results import (
+    attach_partition_metadata,
+    mark_unfinished_partitions,
+    materialize_finished_partitions,
+)
 from reddit_assets.config import AppConfig
 from reddit_assets.partitions import DATE_DIM
 from reddit_assets.report.branches import BRANCHES
-from reddit_assets.report.gather import gather
+from reddit_assets.report.gather import DayReport, gather
 from reddit_assets.report.picture import markdown_image, render_html, render_svg, status_line
 from reddit_assets.report.store import report_path, write_html
 from reddit_assets.report.text import render_markdown, summary_line
@@ -47,12 +52,15 @@ def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitions
         kinds={"html", "svg"},
         owners=OWNERS,
         automation_condition=SETTLED,
+        # A backfill of many days (after a year's import, every day settles at once) is one run
+        # that reads the instance once for all of them, not a run per day.
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def daily_report(
         context: dg.AssetExecutionContext,
         raw_files: RawFilesResource,
         database: DatabaseResource,
-    ) -> dg.MaterializeResult:
+    ):
         """Per configured subreddit for one day: scraped (submissions, comments, API requests,
         429 waits, late snapshot, reached_day_start), loaded (rows per table, compared with the
         database), archived (object key, uploaded or kept locally, bytes), the checks' status,
@@ -60,31 +68,47 @@ def build_daily_report(app_config: AppConfig, partitions_def: dg.MultiPartitions
         scraped any more. Metadata: the day's totals (one point per day in the plots), the table,
         and a subreddit x day picture of the last 30 days; the same as an HTML page in
         `<data_dir>/reports/`."""
-        date = dt.date.fromisoformat(context.partition_key)
+        dates = sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
         store = database.store()
-        days = gather(
+        windows = {date: grid_dates(date, app_config.start_date) for date in dates}
+        gathered = gather(
             context.instance,
             app_config,
-            grid_dates(date, app_config.start_date),
+            {day for window in windows.values() for day in window},
             today=today_for(app_config),
             row_counts=store.partition_counts,
         )
-        day = days[-1]
-        page = write_html(report_path(raw_files.data_dir, date), render_html(days, [day]))
-        context.log.info(summary_line(day))
-        return dg.MaterializeResult(
-            metadata={
-                **day.totals(),
-                "subreddits": len(day.rows),
-                "complete": day.complete,
-                # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
-                "status": dg.MetadataValue.md(status_line(day)),
-                "picture": dg.MetadataValue.md(
-                    markdown_image(render_svg(days, titles=False), f"subreddit x day status, {days[0].date} to {date}")
-                ),
-                "report": dg.MetadataValue.md(render_markdown(day)),
-                "html": dg.MetadataValue.path(str(page)),
-            }
-        )
+        by_date = {day.date: day for day in gathered}
+        done: dict[str, dict] = {}
+        try:
+            for date in dates:
+                done[date.isoformat()] = _report(raw_files, [by_date[d] for d in windows[date]], context.log)
+        except Exception:
+            yield from materialize_finished_partitions(context, DAILY_REPORT, done)
+            unfinished = [key for key in context.partition_keys if key not in done]
+            mark_unfinished_partitions(context, (DAILY_REPORT,), unfinished)
+            raise
+        attach_partition_metadata(context, DAILY_REPORT, done)
+        yield dg.MaterializeResult(asset_key=DAILY_REPORT)
 
     return daily_report
+
+
+def _report(raw_files: RawFilesResource, days: list[DayReport], log: dg.DagsterLogManager) -> dict:
+    """Write the last day's HTML page and return its materialization's metadata; `days` are
+    the picture's days, the reported day last."""
+    day = days[-1]
+    page = write_html(report_path(raw_files.data_dir, day.date), render_html(days, [day]))
+    log.info(summary_line(day))
+    return {
+        **day.totals(),
+        "subreddits": len(day.rows),
+        "complete": day.complete,
+        # Dagster's UI shows Markdown under 1000 characters inline, longer behind "[Show Markdown]".
+        "status": dg.MetadataValue.md(status_line(day)),
+        "picture": dg.MetadataValue.md(
+            markdown_image(render_svg(days, titles=False), f"subreddit x day status, {days[0].date} to {day.date}")
+        ),
+        "report": dg.MetadataValue.md(render_markdown(day)),
+        "html": dg.MetadataValue.path(str(page)),
+    }

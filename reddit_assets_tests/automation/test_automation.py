@@ -19,7 +19,7 @@ from reddit_assets.assets.daily_report import DAILY_REPORT
 from reddit_assets.config import load_config
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import write_raw_file
-from reddit_assets.partitions import build_partitions
+from reddit_assets.partitions import DATE_DIM, build_partitions
 from reddit_assets_demo.dagster_api import graphql
 from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import dagster_dev_env, running_dagster
@@ -145,4 +145,6 @@ def _run_keys(run: dg.DagsterRun, partitions: dg.PartitionsDefinition) -> list[s
     key_range = dg.PartitionKeyRange(
         run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
     )
+    if DAILY_REPORT in (run.asset_selection or ()):  # a range of days
+        partitions = partitions.get_partitions_def_for_dimension(DATE_DIM)
     return partitions.get_partition_keys_in_range(key_range)

@@ -5,9 +5,11 @@ cannot be scraped any more, and one day not run yet."""
 import datetime as dt
 import os
 import subprocess
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from reddit_assets import resources
 from reddit_assets.assets.daily_report import DAILY_REPORT
@@ -113,6 +115,59 @@ def test_report_asset_records_the_days_totals_table_and_picture(scraped, tmp_pat
     )
     page = tmp_path / "data" / "reports" / f"daily_report_{TODAY}.html"
     assert metadata["html"] == str(page) and "<svg" in page.read_text()
+
+
+def _report_metadata(instance, date) -> tuple[str, dict]:
+    """(run id, metadata values) of the day's latest report."""
+    record = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=DAILY_REPORT, asset_partitions=[str(date)]), limit=1
+    ).records[0]
+    return record.run_id, {k: v.value for k, v in record.asset_materialization.metadata.items()}
+
+
+def _materialize_days(defs, instance, first, last):
+    """One run over first..last, as a backfill under the asset's single-run policy makes it."""
+    return dg.materialize(
+        [defs.get_assets_def(DAILY_REPORT)],
+        instance=instance,
+        resources=resources.build_resources(),
+        tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
+        raise_on_error=False,
+    )
+
+
+def test_one_run_reports_many_days_each_with_its_own_metadata(scraped, tmp_path):
+    defs, instance, _ = scraped
+    assert defs.get_assets_def(DAILY_REPORT).backfill_policy == dg.BackfillPolicy.single_run()
+    assert _materialize_report(defs, instance, TODAY).success
+    _, alone = _report_metadata(instance, TODAY)
+
+    result = _materialize_days(defs, instance, YESTERDAY, TODAY)
+    assert result.success
+    run_today, today = _report_metadata(instance, TODAY)
+    run_yesterday, yesterday = _report_metadata(instance, YESTERDAY)
+    assert run_today == run_yesterday == result.run_id
+    assert today == alone  # the same report as a run of that day alone
+    assert (today["partitions_complete"], today["partitions_failed"], today["partitions_not_run"]) == (1, 1, 1)
+    assert yesterday["partitions_complete"] == 0 and yesterday["subreddits"] == 3
+    assert yesterday["html"] == str(tmp_path / "data" / "reports" / f"daily_report_{YESTERDAY}.html")
+    assert "<svg" in Path(yesterday["html"]).read_text()
+
+
+def test_a_day_whose_page_cannot_be_written_fails_alone(scraped, tmp_path):
+    defs, instance, _ = scraped
+    (tmp_path / "data" / "reports" / f"daily_report_{TODAY}.html").mkdir(parents=True)  # not a file: writing fails
+
+    result = _materialize_days(defs, instance, YESTERDAY, TODAY)
+    assert not result.success
+    run_id, yesterday = _report_metadata(instance, YESTERDAY)
+    assert run_id == result.run_id and yesterday["subreddits"] == 3
+    assert not instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=DAILY_REPORT, asset_partitions=[str(TODAY)]), limit=1
+    ).records
+    partitions_def = defs.get_assets_def(DAILY_REPORT).partitions_def
+    statuses = instance.get_status_by_partition(DAILY_REPORT, [str(YESTERDAY), str(TODAY)], partitions_def)
+    assert statuses == {str(YESTERDAY): AssetPartitionStatus.MATERIALIZED, str(TODAY): AssetPartitionStatus.FAILED}
 
 
 def _status(*args):
