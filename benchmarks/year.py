@@ -51,6 +51,7 @@ DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
 GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200, "automation": 1800}
 SENSOR = "follow_raw_scrapes"
+REPORT_KEY = '["reddit", "daily_report"]'  # AssetKey.to_string(), as the event log stores it
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 
 _SENSOR = """
@@ -186,6 +187,15 @@ def _runs_queued(database: str) -> tuple[int, int]:
         return conn.execute("SELECT count(*) FILTER (WHERE status = 'QUEUED'), count(*) FROM runs").fetchone()
 
 
+def _reports(database: str) -> int:
+    """Days with a reddit/daily_report materialization."""
+    with pg_connect(database) as conn:
+        return conn.execute(
+            "SELECT count(DISTINCT partition) FROM event_logs WHERE asset_key = %s AND dagster_event_type = %s",
+            (REPORT_KEY, "ASSET_MATERIALIZATION"),
+        ).fetchone()[0]
+
+
 def _sensor_ticks(database: str) -> str:
     """How many backfills the instance holds, and the automation sensor's ticks: how many, and
     how long they took (median, longest)."""
@@ -298,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
                 phases["automation"], finished["automation"], detail = _automation(done, dagster_db, args.timeout)
                 details.append(detail)
                 print(f"  automation: {phases['automation']:.0f} s ({detail})", flush=True)
+                if finished["automation"]:  # then every day settles, and its report follows
+                    t0 = time.perf_counter()
+                    wait_until(lambda: _reports(dagster_db) == args.days, 1800, "the daily reports", log_path, poll=5)
+                    details.append(f"all {args.days} daily reports {time.perf_counter() - t0:.0f} s later")
+                    print(f"  {details[-1]}", flush=True)
                 if not finished["automation"]:
                     print("\n".join(f"    {line}" for line in log_errors(log_path)), flush=True)
             backfills = (
