@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -388,6 +389,25 @@ class TableStore:
                             copy.write(memoryview(chunk))
                 else:
                     cursor.copy_expert(copy_sql, _ChunkReader(_csv_chunks(payload)), size=_COPY_CHUNK_BYTES)
+
+    def counts_by_partition(self, dates: Iterable[dt.date]) -> dict[tuple[dt.date, str], tuple[int, int]]:
+        """{(date, subreddit): (submission rows, comment rows)} of every partition with rows on
+        those dates: one query per table (a year's report asks for 36,500 partitions)."""
+        wanted = set(dates)
+        if not wanted:
+            return {}
+        counts: dict[tuple[dt.date, str], list[int]] = {}
+        with self.engine.connect() as conn:
+            for i, (t, _) in enumerate(_LOADS):
+                rows = conn.execute(
+                    sa.select(t.c.scrape_date, t.c.subreddit, sa.func.count())
+                    .where(t.c.scrape_date.between(min(wanted), max(wanted)))
+                    .group_by(t.c.scrape_date, t.c.subreddit)
+                )
+                for date, subreddit, n in rows:
+                    if date in wanted:
+                        counts.setdefault((date, subreddit), [0, 0])[i] = n
+        return {key: (n[0], n[1]) for key, n in counts.items()}
 
     def partition_counts(self, date: dt.date, subreddit: str) -> tuple[int, int]:
         """(submission rows, comment rows) of one partition."""

@@ -12,7 +12,7 @@ import pytest
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from reddit_assets import resources
-from reddit_assets.assets.daily_report import DAILY_REPORT
+from reddit_assets.assets.daily_report import DAILY_REPORT, REPORT_DAYS_PER_RUN
 from reddit_assets.config import load_config
 from reddit_assets.report.gather import gather
 from reddit_assets_tests.fixtures.reddit import utc_today
@@ -126,7 +126,7 @@ def _report_metadata(instance, date) -> tuple[str, dict]:
 
 
 def _materialize_days(defs, instance, first, last):
-    """One run over first..last, as a backfill under the asset's single-run policy makes it."""
+    """One run over first..last, as a backfill makes it under the asset's policy."""
     return dg.materialize(
         [defs.get_assets_def(DAILY_REPORT)],
         instance=instance,
@@ -138,7 +138,7 @@ def _materialize_days(defs, instance, first, last):
 
 def test_one_run_reports_many_days_each_with_its_own_metadata(scraped, tmp_path):
     defs, instance, _ = scraped
-    assert defs.get_assets_def(DAILY_REPORT).backfill_policy == dg.BackfillPolicy.single_run()
+    assert defs.get_assets_def(DAILY_REPORT).backfill_policy == dg.BackfillPolicy.multi_run(REPORT_DAYS_PER_RUN)
     assert _materialize_report(defs, instance, TODAY).success
     _, alone = _report_metadata(instance, TODAY)
 

@@ -248,6 +248,18 @@ def test_other_partitions_untouched(store):
     assert store.partition_counts(D1, "rust") == (2, 2)
 
 
+def test_counts_by_partition_are_each_partitions_counts(store):
+    for date, sub in [(D1, "python"), (D1, "rust"), (D2, "python")]:
+        load(store, document(date, sub))
+    load(store, document(D1, "rust", submissions=[submission("s9")], comments=[]))
+    load(store, document(D2, "python", submissions=[], comments=[]))  # a partition without rows
+
+    counts = store.counts_by_partition([D1, D2])
+    assert counts == {(D1, "python"): (2, 2), (D1, "rust"): (1, 0)}
+    assert counts[(D1, "rust")] == store.partition_counts(D1, "rust")
+    assert store.counts_by_partition([D2]) == {} and store.counts_by_partition([]) == {}
+
+
 def test_empty_tables_clear_the_partition(store):
     load(store, document(D1))
     assert load(store, document(D1, submissions=[], comments=[])) == {"reddit_submissions": 0, "reddit_comments": 0}
