@@ -14,7 +14,8 @@ from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 from reddit_assets import resources
 from reddit_assets.assets.daily_report import DAILY_REPORT, REPORT_DAYS_PER_RUN
 from reddit_assets.config import load_config
-from reddit_assets.report.gather import gather
+from reddit_assets.report.branches import BRANCHES
+from reddit_assets.report.gather import CHECK_KEYS_PER_QUERY, _check_statuses, gather
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import CLI, configure, run_job
 
@@ -115,6 +116,18 @@ def test_report_asset_records_the_days_totals_table_and_picture(scraped, tmp_pat
     )
     page = tmp_path / "data" / "reports" / f"daily_report_{TODAY}.html"
     assert metadata["html"] == str(page) and "<svg" in page.read_text()
+
+
+def test_check_results_of_many_partitions_are_read_whole_and_picked_out(scraped):
+    """More keys than one query takes (a year's reports) give what the same keys give asked one by one."""
+    _, instance, _ = scraped
+    keys = [f"{day}|{s['name']}" for day in (YESTERDAY, TODAY) for s in SUBREDDITS]
+    few = _check_statuses(instance, BRANCHES, keys)
+    assert "succeeded" in few.values() and "planned" in few.values()  # CreditCardsIndia done, gonesub failed
+    absent = [f"{TODAY}|absent{i}" for i in range(CHECK_KEYS_PER_QUERY)]
+    assert _check_statuses(instance, BRANCHES, keys + absent) == few
+    one = f"{TODAY}|CreditCardsIndia"  # read whole, then only the keys asked for
+    assert _check_statuses(instance, BRANCHES, [one] + absent) == {k: v for k, v in few.items() if k[1] == one}
 
 
 def _report_metadata(instance, date) -> tuple[str, dict]:
