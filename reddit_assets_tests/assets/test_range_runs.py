@@ -16,7 +16,7 @@ from reddit_assets.files.normalize import normalize
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets_demo.raw_documents import generated_raw_document
-from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
+from reddit_assets_tests.fixtures.postgres import production_storage_overrides
 from reddit_assets_tests.harness import configure
 
 START = dt.date(2026, 10, 1)
@@ -65,10 +65,7 @@ def instance(request, monkeypatch):
     elif request.param == "batching-sqlite":
         overrides = {"instance_class": {"module": "reddit_assets.instance.sqlite", "class": "LocalInstance"}}
     else:
-        database = request.getfixturevalue("postgres_database")
-        pg = {"hostname": PG_HOST, "port": PG_PORT, "username": PG_USER, "password": "", "db_name": database}
-        storage = {"module": "reddit_assets.instance.postgres", "class": "BatchingPostgresStorage"}
-        overrides = {"storage": {"custom": {**storage, "config": {"postgres_db": pg}}}}
+        overrides = production_storage_overrides(request.getfixturevalue("postgres_database"))
     with dg.instance_for_test(overrides=overrides) as instance:
         yield instance
 

@@ -20,7 +20,7 @@ from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.raw_file import write_raw_file
 from reddit_assets.migrate.importer import IMPORTED, PRESENT, import_directory
 from reddit_assets_demo.raw_documents import generated_raw_document
-from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
+from reddit_assets_tests.fixtures.postgres import production_storage_overrides
 
 START = dt.date(2025, 1, 1)
 NAMES = ("alpha", "beta", "gamma")
@@ -92,10 +92,7 @@ def test_another_reader_sees_none_of_an_import_or_all_of_it(tmp_path, postgres_d
     """What the automation sensor reads while an import runs, on the production storage: a
     tick in the middle of it must not start a backfill for part of the files."""
     old, config = _sources(tmp_path)
-    pg = {"hostname": PG_HOST, "port": PG_PORT, "username": PG_USER, "password": "", "db_name": postgres_database}
-    storage = {"module": "reddit_assets.instance.postgres", "class": "BatchingPostgresStorage"}
-    overrides = {"storage": {"custom": {**storage, "config": {"postgres_db": pg}}}}
-    with dg.instance_for_test(overrides=overrides) as instance:
+    with dg.instance_for_test(overrides=production_storage_overrides(postgres_database)) as instance:
         reader = dg.DagsterInstance.from_ref(instance.get_ref())
         seen: list[int] = []
         done = threading.Event()
