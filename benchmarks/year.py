@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                     wait_until(lambda: _reports(dagster_db) == args.days, 1800, "the daily reports", log_path, poll=5)
                     details.append(f"all {args.days} daily reports {time.perf_counter() - t0:.0f} s later")
                     print(f"  {details[-1]}", flush=True)
-                if not finished["automation"]:
+                else:
                     print("\n".join(f"    {line}" for line in log_errors(log_path)), flush=True)
             backfills = (
                 ()

@@ -55,20 +55,19 @@ def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
     copy = old / "zz" / "copy.json"
     copy.parent.mkdir(parents=True)
     copy.write_bytes((old / "a" / last / "beta.json").read_bytes())
-    total = TOTAL
-    assert total > BATCH_SIZE
+    assert TOTAL > BATCH_SIZE
 
     with dg.instance_for_test() as instance:
         report = import_directory(old, config=config, data_dir=data, instance=instance, today=dt.date(2026, 1, 1))
         firsts = [o for o in report.outcomes if o.source != copy]
-        assert len(firsts) == total and report.exit_code == 0
+        assert len(firsts) == TOTAL and report.exit_code == 0
         assert {o.status for o in firsts} == {IMPORTED}
         assert {o.recorded for o in firsts} == {"recorded"}
         duplicate = next(o for o in report.outcomes if o.source == copy)
         assert duplicate.status == PRESENT and duplicate.recorded == "recorded"
 
-        records = instance.fetch_materializations(RAW_SCRAPE, limit=2 * total).records
-        assert len(records) == total  # one per partition, none for the copy
+        records = instance.fetch_materializations(RAW_SCRAPE, limit=2 * TOTAL).records
+        assert len(records) == TOTAL  # one per partition, none for the copy
         by_partition = {r.partition_key: r.asset_materialization.metadata for r in records}
         for outcome in firsts:
             metadata = by_partition[outcome.partition]
@@ -80,7 +79,7 @@ def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
         again = import_directory(old, config=config, data_dir=data, instance=instance, today=dt.date(2026, 1, 1))
         assert {o.status for o in again.outcomes} == {PRESENT}
         assert {o.recorded for o in again.outcomes} == {"already recorded"}
-        assert len(instance.fetch_materializations(RAW_SCRAPE, limit=2 * total).records) == total
+        assert len(instance.fetch_materializations(RAW_SCRAPE, limit=2 * TOTAL).records) == TOTAL
 
 
 def _recorded(instance: dg.DagsterInstance) -> int:
