@@ -27,7 +27,15 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.backfill import INSTANCE_YAML
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
-from benchmarks.year import SENSOR, reprocess_env, run_backfill, sensor_ticked, stop_sensor, wait_until, write_year
+from benchmarks.year import (
+    SENSOR,
+    reprocess_env,
+    run_backfill,
+    sensor_ticked,
+    stop_automation,
+    wait_until,
+    write_year,
+)
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.files.archive_zip import build_archive
@@ -76,7 +84,7 @@ def run(sizes: Sizes) -> Result:
                 automation_s = time.perf_counter() - t0 - import_s
                 sensor_runs = instance.get_runs_count()
                 sensor_backfills = len(instance.get_backfills())
-            stop_sensor(base_url, SENSOR)
+            stop_automation(base_url)
 
             backfill_all = run_backfill(base_url, ALL_ASSETS, keys, "bench: database + archive", 1800)
             archive = run_backfill(base_url, [["reddit", "r2_archive"]], keys, "bench: upload_only", 1800)

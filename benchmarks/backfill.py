@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import PG_HOST, PG_PORT, PG_USER, Result, Row, Sizes, log_errors, pg_url, scratch_postgres
-from benchmarks.year import stop_sensor
+from benchmarks.year import stop_automation
 from reddit_assets.assets.raw_source import read_normalized
 from reddit_assets.automation.executors import event_settings
 from reddit_assets.files.paths import raw_file_path
@@ -200,9 +200,9 @@ def run(sizes: Sizes) -> Result:
                 t0 = time.perf_counter()
                 base_url = stack.enter_context(_dagster_dev(storage_env, root / f"home-{storage}", log_path, storage))
                 startups[storage] = time.perf_counter() - t0
-                # Only the backfill launches runs: the automation sensor would add the daily
+                # Only the backfill launches runs: the automation sensors would add the daily
                 # reports of the dates just loaded, work the loop does not do.
-                stop_sensor(base_url, "follow_raw_scrapes")
+                stop_automation(base_url)
                 # The daemon's first run starts the warm run starter (Dagster and the definitions
                 # imported once, seconds): paid once per daemon start, like the webserver's.
                 first_key = [f"{all_dates[0].isoformat()}|{names[0]}"]

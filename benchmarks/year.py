@@ -40,6 +40,7 @@ from benchmarks.archive_upload import KEYS, _moto_server
 from benchmarks.common import PG_HOST, PG_PORT, PG_USER, log_errors, pg_connect, pg_url, scratch_postgres
 from benchmarks.import_bench import small_day, write_config
 from reddit_assets.automation.executors import event_settings
+from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS
 from reddit_assets.files.raw_file import RAW_FORMAT
 from reddit_assets_demo.dagster_api import backfill_status, graphql, launch_asset_backfill
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
@@ -50,7 +51,7 @@ BUCKET = "bench-year"
 DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
 GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200, "automation": 1800}
-SENSOR = "follow_raw_scrapes"
+SENSOR = FOLLOW_RAW_SCRAPES
 REPORT_KEY = '["reddit", "daily_report"]'  # AssetKey.to_string(), as the event log stores it
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 
@@ -133,6 +134,12 @@ def stop_sensor(base_url: str, name: str, timeout: float = 120) -> None:
     raise RuntimeError(f"sensor {name} did not stay stopped within {timeout:.0f} s")
 
 
+def stop_automation(base_url: str) -> None:
+    """Stop both automation sensors (loads and archives; reports), so only backfills launch runs."""
+    for name in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS):
+        stop_sensor(base_url, name)
+
+
 def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title: str, timeout: float) -> dict:
     """Launch a backfill and poll until it ends; its status with runs, and the seconds it took."""
     start = time.perf_counter()
@@ -197,22 +204,24 @@ def _reports(database: str) -> int:
 
 
 def _sensor_ticks(database: str) -> str:
-    """How many backfills the instance holds, and the automation sensor's ticks: how many, and
+    """How many backfills the instance holds, and each automation sensor's ticks: how many, and
     how long they took (median, longest)."""
     with pg_connect(database) as conn:
         backfills = conn.execute("SELECT count(*) FROM bulk_actions").fetchone()[0]
         bodies = [json.loads(row[0]) for row in conn.execute("SELECT tick_body FROM job_ticks")]
-    seconds = sorted(
-        body["end_timestamp"] - body["timestamp"]
-        for body in bodies
-        if body.get("job_name") == SENSOR and body.get("end_timestamp")  # TickData's stored name for its instigator
-    )
-    if not seconds:
-        return f"{backfills} backfills, no finished {SENSOR} tick"
-    return (
-        f"{backfills} backfills; {len(seconds)} {SENSOR} ticks of median {seconds[len(seconds) // 2]:.2f} s, "
-        f"longest {seconds[-1]:.2f} s"
-    )
+    described = []
+    for sensor in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS):
+        seconds = sorted(
+            body["end_timestamp"] - body["timestamp"]
+            for body in bodies
+            if body.get("job_name") == sensor and body.get("end_timestamp")  # TickData's name for its instigator
+        )
+        described.append(
+            f"{len(seconds)} {sensor} ticks of median {seconds[len(seconds) // 2]:.2f} s, longest {seconds[-1]:.2f} s"
+            if seconds
+            else f"no finished {sensor} tick"
+        )
+    return f"{backfills} backfills; " + "; ".join(described)
 
 
 def _automation(done, dagster_db: str, timeout: float) -> tuple[float, bool, str]:
@@ -280,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.automation:  # its cursor starts at its first tick
                 wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)
             else:
-                stop_sensor(base_url, SENSOR)
+                stop_automation(base_url)
 
             t0 = time.perf_counter()
             with open(root / "import.log", "wb") as out:

@@ -19,7 +19,7 @@ from reddit_assets.automation.executors import build_executor
 from reddit_assets.automation.jobs import build_jobs
 from reddit_assets.automation.schedule import build_daily_schedule
 from reddit_assets.automation.second_pass_sensor import build_second_pass_sensor
-from reddit_assets.automation.sensors import build_automation_sensor
+from reddit_assets.automation.sensors import build_automation_sensors
 from reddit_assets.config import load_config
 from reddit_assets.partitions import build_partitions
 
@@ -51,7 +51,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=[*build_checks(partitions_def), *build_second_pass_checks(partitions_def), *alerts.checks],
         jobs=jobs,
         schedules=[build_daily_schedule(app_config)],
-        sensors=[build_automation_sensor(), build_second_pass_sensor(app_config), *alerts.sensors],
+        sensors=[*build_automation_sensors(), build_second_pass_sensor(app_config), *alerts.sensors],
         resources=resources.build_resources(),
         executor=build_executor(),
     )

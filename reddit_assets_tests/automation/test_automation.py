@@ -1,5 +1,6 @@
-"""The automation sensor on a real daemon: raw files imported for past days are loaded and
-archived by `follow_raw_scrapes` alone, without any Reddit request.
+"""The automation sensors on a real daemon: raw files imported for past days are loaded and
+archived by `follow_raw_scrapes` alone, without any Reddit request, and their days reported
+by `report_settled_days`.
 
 `dagster dev` (webserver + daemon) runs the definitions; `reddit-assets import` records
 the raw_scrape materializations in its instance while it runs; the test then only waits.
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from reddit_assets.assets.daily_report import DAILY_REPORT
+from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS
 from reddit_assets.config import load_config
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets.files.raw_file import write_raw_file
@@ -27,7 +29,6 @@ from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
 
-SENSOR = "follow_raw_scrapes"
 _TICKS = """
 query Ticks($selector: SensorSelector!) {
   sensorOrError(sensorSelector: $selector) {
@@ -36,8 +37,8 @@ query Ticks($selector: SensorSelector!) {
 }"""
 
 
-def _ticks(base_url: str) -> list[dict]:
-    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
+def _ticks(base_url: str, name: str) -> list[dict]:
+    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
     sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
     assert sensor["__typename"] == "Sensor", sensor
     assert sensor["sensorState"]["status"] == "RUNNING"  # on by default, nobody started it
@@ -96,7 +97,8 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
     home, log = tmp_path / "home", tmp_path / "dagster.log"
     with running_dagster(env, home, log) as base_url:
         # The sensor's first tick only starts its cursor: import after it, as a user would.
-        _wait(lambda: _ticks(base_url), 180, f"a first tick of {SENSOR}", log)
+        for sensor in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS):
+            _wait(lambda name=sensor: _ticks(base_url, name), 180, f"a first tick of {sensor}", log)
         imported = subprocess.run(
             [str(CLI), "import", str(old)],
             env={**env, "DAGSTER_HOME": str(home)},
@@ -113,13 +115,17 @@ def test_imported_past_days_are_loaded_and_archived_by_the_sensor(tmp_path, redd
             return all((data / "r2" / archive_object_key(day, name)).exists() for day, name in expected)
 
         _wait(lambda: loaded() and archived(), 300, "the loads and archives of the imported partitions", log)
-        # Once a day's partitions have settled, the sensor reports the day.
-        _wait(lambda: _reports(home, days) == {day: 2 for day in days}, 300, "both days' complete reports", log)
+        # Once a day's partitions have settled, the report sensor (a tick every 2 minutes) reports the day.
+        _wait(lambda: _reports(home, days) == {day: 2 for day in days}, 480, "both days' complete reports", log)
 
     assert reddit_server.stats()["requests"] == 0  # reprocessing never calls Reddit
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
-    assert runs and all(r.tags.get("dagster/sensor_name") == SENSOR for r in runs)  # the sensor launched every run
+    # The sensors launched every run: the reports' runs the report sensor, the others follow_raw_scrapes.
+    launched_by = {r.run_id: r.tags.get("dagster/sensor_name") for r in runs}
+    reports = {r.run_id for r in runs if DAILY_REPORT in (r.asset_selection or ())}
+    assert reports and all(launched_by[run_id] == REPORT_SETTLED_DAYS for run_id in reports)
+    assert all(sensor == FOLLOW_RAW_SCRAPES for run_id, sensor in launched_by.items() if run_id not in reports)
     partitions = build_partitions(load_config(config))
     launched = {str(key) for r in runs for key in _run_keys(r, partitions)}
     assert launched >= {f"{day}|{name}" for day, name in expected}, [r.tags for r in runs]

@@ -19,6 +19,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS
 from reddit_assets_demo.dagster_api import graphql, launch_asset_backfill, wait_for_backfill
 from reddit_assets_tests.faults.support import data_dir, raw_path, today
 from reddit_assets_tests.fixtures.dagster_dev import dagster_dev_env, running_dagster
@@ -105,7 +106,8 @@ def test_backfill_through_run_queue_respects_reddit_pool(tmp_path, reddit_server
     home, log_path = tmp_path / "home", tmp_path / "dagster.log"
 
     with running_dagster(env, home, log_path, INSTANCE_YAML) as base_url:
-        _stop_sensor(base_url, "follow_raw_scrapes")
+        for sensor in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS):  # loads and reports would add runs
+            _stop_sensor(base_url, sensor)
         # As the daemon's unit does: Dagster would create the pool's limit lazily, during the
         # run queue's first pass, and that pass is not limited (the 50 x 7 run here started 3
         # runs at once in a pool of 2 without this step).
