@@ -96,7 +96,7 @@ def _import_line(outcome, dry_run: bool) -> str:
 
 
 def _import_text(outcome, dry_run: bool) -> str:
-    from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+    from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
 
     if outcome.status == BAD:
         return f"BAD           {outcome.source}: {outcome.reason}"
@@ -118,7 +118,7 @@ def _import_text(outcome, dry_run: bool) -> str:
 
 
 def _print_report(report, args) -> None:
-    from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
+    from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, SKIPPED
 
     for outcome in report.outcomes:
         print(_import_line(outcome, report.dry_run))
@@ -152,7 +152,7 @@ def _print_report(report, args) -> None:
 
 def _import(args) -> int:
     from reddit_assets.files.paths import data_dir as configured_data_dir
-    from reddit_assets.migrate.importer import ImportDiskError
+    from reddit_assets.migrate.source_file import ImportDiskError
 
     root = Path(args.dir)
     if not root.is_dir():

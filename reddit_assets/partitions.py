@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 
 import dagster as dg
 
 from reddit_assets.config import AppConfig, is_valid_subreddit_name
+from reddit_assets.dates import parse_day
 
 DATE_DIM = "date"
 SUBREDDIT_DIM = "subreddit"
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class PartitionKeyError(ValueError):
@@ -51,16 +50,6 @@ def utc_day_bounds(day: dt.date) -> tuple[float, float]:
 def partitions_of(keys: Iterable[str]) -> list[tuple[str, dt.date, str]]:
     """(key, date, subreddit) for every key, e.g. the keys a run materializes or a check examines."""
     return [(key, *split_partition_key(key)) for key in keys]
-
-
-def parse_day(value: object) -> dt.date:
-    """A `YYYY-MM-DD` string as a date; ValueError saying which of the two it is not."""
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a real date") from None
 
 
 def split_partition_key(key: str | dg.MultiPartitionKey) -> tuple[dt.date, str]:

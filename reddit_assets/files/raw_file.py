@@ -46,20 +46,22 @@ class _HashingWriter:
         self._handle.write(data)
 
 
-def write_raw_file(path: Path, document: dict) -> WrittenFile:
-    """Write one raw scrape document atomically; adds the format tag and the counts."""
+def write_raw_file(path: Path, document: dict, *, opener=atomic_file) -> WrittenFile:
+    """Write one raw scrape document atomically; adds the format tag and the counts.
+
+    `opener`: how the file is written; `atomic.staged_file` for a private staging folder."""
     body = {
         "format": RAW_FORMAT,
         **document,
         "submission_count": len(document["submissions"]),
         "comment_count": len(document["comments"]),
     }
-    return write_json_document(path, body)
+    return write_json_document(path, body, opener=opener)
 
 
-def write_json_document(path: Path, body: dict) -> WrittenFile:
+def write_json_document(path: Path, body: dict, *, opener=atomic_file) -> WrittenFile:
     """Write `body` as compact JSON atomically (its `submissions` and `comments` lists item by item)."""
-    with atomic_file(path) as handle:
+    with opener(path) as handle:
         sink = _HashingWriter(handle)
         _dump_compact(body, sink)
     return WrittenFile(path=path, size=sink.size, sha256=sink.sha.hexdigest())

@@ -18,22 +18,19 @@ archive it without a Reddit request.
   import at once, so a year of 100 subreddits (36,500 files) becomes one backfill, not one
   per sensor tick of a three-minute import. If the import stops before, its placed files
   are recorded by running it again: they are then "already present" and not yet recorded.
-- Files are read, checked and staged (written and fsynced) on a few threads, so their
-  fsyncs overlap; placing, conflicts and recording stay in file order on one thread.
+- Files are read, checked and staged (written and fsynced) by workers (`source_file`): one
+  process per core for a big import, threads for a small one; placing, conflicts and
+  recording stay in file order in the calling thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import hashlib
-import json
+import multiprocessing
 import os
-import re
-import stat
 import tempfile
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,78 +43,31 @@ from reddit_assets.assets.records import (
     latest_materialization_metadata_by_partition,
     report_materializations,
 )
-from reddit_assets.config import AppConfig, is_valid_subreddit_name
+from reddit_assets.config import AppConfig
 from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
-from reddit_assets.files.normalize import BadItemError, normalize
-from reddit_assets.files.paths import raw_file_path
-from reddit_assets.files.raw_file import (
-    RAW_FORMAT,
-    RawFileError,
-    ascii_json_text,
-    size_problem,
-    validate_raw_document,
-    write_raw_file,
+from reddit_assets.migrate.source_file import (
+    CONFLICT,
+    PRESENT,
+    REPLACED,
+    SKIPPED,
+    ImportDiskError,
+    Outcome,
+    StageContext,
+    Staged,
+    stage,
 )
-from reddit_assets.migrate.urs_format import (
-    URS_FORMAT,
-    UrsFormatError,
-    convert_urs_subreddit,
-    date_from_folder,
-    urs_kind,
-)
-from reddit_assets.partitions import parse_day, partition_key
+from reddit_assets.partitions import partition_key
 
-IMPORTED, REPLACED, PRESENT, BAD, CONFLICT, SKIPPED = "imported", "replaced", "present", "bad", "conflict", "skipped"
-# A string that runs to the end of the text matches only the lone quote.
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"', re.S)
-_URS_SIDE_FOLDERS = {"analytics", "livestream"}
-# Files read, checked and staged at once (threads), and how far staging runs ahead of placing.
+# From this many files on, they are staged in worker processes, one per core (reading, checking
+# and rendering a small raw file is ~2 ms of Python: threads share one core for it); fewer are
+# staged on threads, which start at once. How far staging runs ahead of placing.
+PROCESS_MIN_FILES = 200
 STAGE_THREADS = 4
 STAGE_AHEAD = 16
 # Materializations written in one transaction. On PostgreSQL it holds the event log's write
 # lock (instance/postgres.py) about 5 s for a year of 100 subreddits; a bigger import is
 # written in parts of this size so other writers never wait much longer.
 RECORD_TOGETHER = 50_000
-
-
-class ImportProblem(ValueError):
-    """A file that cannot be imported; the message is the reason."""
-
-
-class Skipped(Exception):
-    """A file that is known and deliberately not imported."""
-
-
-class ImportDiskError(OSError):
-    """The data directory cannot be written (full, read-only); the message names the path."""
-
-
-@dataclass(frozen=True)
-class Parsed:
-    document: dict
-    source_format: str
-    date: dt.date
-    name: str
-
-
-@dataclass
-class Outcome:
-    source: Path
-    status: str
-    reason: str = ""
-    partition: str | None = None
-    raw_path: Path | None = None
-    submissions: int = 0
-    comments: int = 0
-    sha256: str | None = None
-    size: int | None = None
-    source_format: str | None = None
-    # "recorded", "already recorded", "would be recorded", or None when the partition does not exist.
-    recorded: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.status in (BAD, CONFLICT)
 
 
 @dataclass
@@ -139,121 +89,6 @@ class ImportReport:
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
-
-
-# -- reading one file -----------------------------------------------------------------------
-
-
-def _ends_unfinished(text: str) -> bool:
-    """True when the text stops inside an object, array or string: a truncated file."""
-    depth = 0
-    for match in _JSON_TOKEN.finditer(text):
-        token = match.group()
-        if token == '"':
-            return True
-        depth += 1 if token in "[{" else -1 if token in "]}" else 0
-    return depth > 0
-
-
-def _read_text(path: Path) -> tuple[str, str, int]:
-    """(JSON text with non-ASCII escaped, SHA-256 of the bytes, size) of a regular file opened
-    without following a symlink, within the size maximum. The escaped text is what keeps a
-    big file's peak memory down (see `raw_file.ascii_json_text`)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise Skipped("symbolic link: not followed, not read") from None
-        raise ImportProblem(f"cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise Skipped("not a regular file: not read")
-        problem = size_problem(info.st_size)
-        if problem:
-            raise ImportProblem(problem)
-        sha = hashlib.sha256()
-        try:
-            text = ascii_json_text(handle, sha)
-        except UnicodeDecodeError as exc:
-            raise ImportProblem(f"not JSON: not UTF-8 text ({exc.reason})") from None
-        except OSError as exc:
-            raise ImportProblem(f"cannot be read ({exc.strerror})") from None
-    return text, sha.hexdigest(), info.st_size
-
-
-def load_json(path: Path) -> tuple[object, str]:
-    """(parsed JSON, SHA-256 of the bytes); ImportProblem says what is wrong, quoting nothing of the file."""
-    text, sha256, size = _read_text(path)
-    if not text.strip():
-        raise ImportProblem("empty file")
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if _ends_unfinished(text):
-            raise ImportProblem(f"truncated: the JSON stops inside an unfinished value after {size} bytes") from None
-        raise ImportProblem(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise ImportProblem("nested too deeply to be a scrape file") from None
-    return parsed, sha256
-
-
-def _parse_date(value: object) -> dt.date:
-    try:
-        return parse_day(value)
-    except ValueError as exc:
-        raise ImportProblem(f"date {exc}") from None
-
-
-def _ours(document: dict, path: Path) -> Parsed:
-    try:
-        validate_raw_document(document, path)
-    except RawFileError as exc:
-        raise ImportProblem(exc.problem) from None
-    name = document["subreddit"]
-    if not is_valid_subreddit_name(name):
-        raise ImportProblem(
-            f"subreddit {name!r} is not a subreddit name (2 to 21 ASCII letters, digits or underscores)"
-        )
-    return Parsed(document, RAW_FORMAT, _parse_date(document["date"]), name)
-
-
-def _folder_date(path: Path, root: Path) -> dt.date | None:
-    """The nearest folder above the file, up to and including `root`, that names a date."""
-    folders = list(path.relative_to(root).parent.parts)[::-1] + [root.resolve().name]
-    for folder in folders:
-        date = date_from_folder(folder)
-        if date is not None:
-            return date
-    return None
-
-
-def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
-    """Read one file of either format; ImportProblem (bad) or Skipped (not a subreddit scrape)."""
-    document, sha256 = load_json(path)
-    if isinstance(document, dict) and "format" in document:
-        if document["format"] != RAW_FORMAT:
-            raise ImportProblem(
-                f"unknown format: its 'format' tag is not {RAW_FORMAT!r} (this version reads that and URS "
-                "subreddit scrapes)"
-            )
-        return _ours(document, path)
-    kind = urs_kind(document)
-    if kind == "subreddit":
-        try:
-            converted = convert_urs_subreddit(
-                document, folder_date=_folder_date(path, root), tz=tz, source_file=path.name, source_sha256=sha256
-            )
-        except UrsFormatError as exc:
-            raise ImportProblem(str(exc)) from None
-        return Parsed(converted, URS_FORMAT, dt.date.fromisoformat(converted["date"]), converted["subreddit"])
-    if kind is not None:
-        raise Skipped(f"URS {kind} scrape, not a subreddit scrape: nothing to import")
-    if _URS_SIDE_FOLDERS & set(path.relative_to(root).parts[:-1]):
-        raise Skipped("URS analytics or livestream output, not a subreddit scrape: nothing to import")
-    if isinstance(document, dict):  # its keys are not listed: a file that is not ours may hold anything
-        raise ImportProblem("unknown format: no 'format' tag and not a URS subreddit scrape")
-    raise ImportProblem(f"unknown format: the top level is a JSON {type(document).__name__}, not an object")
 
 
 # -- placing and recording ------------------------------------------------------------------
@@ -302,10 +137,13 @@ def _staging(data_dir: Path, dry_run: bool):
         yield Path(tmp)
 
 
-def _place(staged: Path, target: Path) -> None:
-    """Rename into place; the caller fsyncs the folder (once per batch) before recording it."""
+def _place(staged: Path, target: Path, folders: set[Path]) -> None:
+    """Rename into place (making its folder unless in `folders`, the ones made or seen before);
+    the caller fsyncs the folder before recording it."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
         os.replace(staged, target)
     except OSError as exc:
         raise DiskWriteError(target, exc) from None
@@ -343,17 +181,6 @@ def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome
         outcome.recorded = "recorded" if id(outcome) in written else "already recorded"
 
 
-@dataclass(frozen=True)
-class _Staged:
-    """A good file rendered into the staging folder, waiting to be placed in import order."""
-
-    outcome: Outcome
-    path: Path
-    date: dt.date
-    name: str  # as the file spells it
-    configured: str | None  # as the config spells it, None if not configured
-
-
 class _Importer:
     def __init__(
         self,
@@ -367,68 +194,27 @@ class _Importer:
         tz: ZoneInfo,
         today: dt.date,
     ):
-        self.report, self.config, self.data_dir, self.staging = report, config, data_dir, staging
-        self.instance, self.overwrite, self.tz, self.today = instance, overwrite, tz, today
-        self.configured = {name.lower(): name for name in config.names}
+        self.report, self.config, self.instance, self.overwrite = report, config, instance, overwrite
+        self.context = StageContext(
+            root=report.root,
+            data_dir=data_dir,
+            staging=staging,
+            tz=tz,
+            today=today,
+            configured={name.lower(): name for name in config.names},
+        )
         self.claimed: dict[Path, Outcome] = {}
         self.to_record: list[Outcome] = []  # placed, recorded when the import finishes
         self.same_as_first: list[tuple[Outcome, Outcome]] = []  # (duplicate, the first file it repeats)
         self.unsynced: set[Path] = set()  # folders that got a file since their last fsync
+        self.folders: set[Path] = set()  # folders known to exist: one mkdir each, not one per file
 
-    def stage(self, path: Path, index: int) -> Outcome | _Staged:
-        """`_stage`, with any shape the checks did not foresee as this file's BAD line, so the rest
-        of the folder is still imported (the error's type only: nothing of the file is quoted)."""
-        try:
-            return self._stage(path, index)
-        except DiskWriteError as exc:
-            raise ImportDiskError(str(exc)) from None  # the disk, not the file: stop and say so
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-            return Outcome(path, BAD, f"cannot be read as a scrape file ({type(exc).__name__})")
-
-    def _stage(self, path: Path, index: int) -> Outcome | _Staged:
-        """Read and check one file and render it into the staging folder as `<index>.json`.
-
-        Shares no state with other calls: files are staged on worker threads, so one file's
-        fsyncs overlap another's reading and checking (see import_directory).
-        """
-        try:
-            parsed = parse_source(path, self.report.root, self.tz)
-        except Skipped as exc:
-            return Outcome(path, SKIPPED, str(exc))
-        except ImportProblem as exc:
-            return Outcome(path, BAD, str(exc))
-        if parsed.date > self.today:
-            return Outcome(path, BAD, f"date {parsed.date} is in the future (today is {self.today})")
-
-        # Reddit names ignore case: a file's `python` is the config's `Python`.
-        configured = self.configured.get(parsed.name.lower())
-        name = configured or parsed.name
-        document = dict(parsed.document, subreddit=name)
-        if parsed.source_format == URS_FORMAT:
-            document["settings"] = dict(document["settings"], name=name)
-        try:
-            normalize(document)
-        except BadItemError as exc:
-            return Outcome(path, BAD, f"its rows cannot be built: {exc}")
-
-        outcome = Outcome(
-            path,
-            IMPORTED,
-            partition=str(partition_key(parsed.date, name)),
-            raw_path=raw_file_path(self.data_dir, parsed.date, name),
-            submissions=len(document["submissions"]),
-            comments=len(document["comments"]),
-            source_format=parsed.source_format,
-        )
-        staged = write_raw_file(self.staging / f"{index}.json", document)
-        outcome.sha256, outcome.size = staged.sha256, staged.size
-        return _Staged(outcome, staged.path, parsed.date, parsed.name, configured)
-
-    def settle(self, staged: Outcome | _Staged) -> Outcome:
+    def settle(self, staged: Outcome | Staged) -> Outcome:
         """Place a staged file (or not: present, conflict) and queue its recording; in import order."""
         if isinstance(staged, Outcome):
             return staged  # bad or skipped
         outcome, path, date = staged.outcome, staged.outcome.source, staged.date
+        outcome.partition = str(partition_key(date, staged.configured or staged.name))
         first = self.claimed.get(outcome.raw_path, outcome)
         try:
             placed = self._place(outcome, staged.path, first)
@@ -495,9 +281,18 @@ class _Importer:
             outcome.status = REPLACED
         if self.report.dry_run:
             return False
-        _place(staged, target)
+        _place(staged, target, self.folders)
         self.unsynced.add(target.parent)
         return True
+
+
+def _stage_workers(files: int) -> ProcessPoolExecutor | ThreadPoolExecutor:
+    """Processes for a big import; threads (their fsyncs overlap, nothing to start) for a small one."""
+    if files < PROCESS_MIN_FILES:
+        return ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="import-stage")
+    # spawn, not fork: the importer's process may hold threads and connections (the instance's),
+    # which a forked child must not inherit. A worker imports source_file only: no Dagster.
+    return ProcessPoolExecutor(max_workers=max(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn"))
 
 
 def import_directory(
@@ -527,12 +322,12 @@ def import_directory(
         importer = _Importer(
             report, config, data_dir, staging, instance=instance, overwrite=overwrite, tz=tz, today=today
         )
-        # Files are staged on threads (their fsyncs overlap) and settled one by one in order,
-        # at most STAGE_AHEAD ahead of the one being settled.
-        with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="import-stage") as pool:
+        # Files are staged by workers and settled one by one in order, at most STAGE_AHEAD ahead
+        # of the one being settled.
+        with _stage_workers(len(files)) as pool:
             ahead: deque[Future] = deque()
             for index, path in enumerate(files):
-                ahead.append(pool.submit(importer.stage, path, index))
+                ahead.append(pool.submit(stage, importer.context, path, index))
                 if len(ahead) >= STAGE_AHEAD:
                     report.outcomes.append(importer.settle(ahead.popleft().result()))
             while ahead:

@@ -96,6 +96,32 @@ def test_disk_full_names_the_path_and_keeps_the_old_file(tiny_tmpfs):
     assert sorted(p.name for p in final.parent.iterdir()) == ["big.json"]  # no temporary file left
 
 
+def test_a_staged_file_is_never_written_through_a_symlink_or_over_a_file(tmp_path):
+    """An import's staging writes `<index>.json` in its private folder without a temporary name:
+    a symlink or file already there is refused, never followed or replaced."""
+    outside = _outside(tmp_path)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "0.json").symlink_to(outside)
+    (staging / "1.json").write_text("someone else's")
+    for name in ("0.json", "1.json"):
+        with pytest.raises(DiskWriteError) as info:
+            write_raw_file(staging / name, synthetic_document("victim", today(), 1, 1), opener=atomic.staged_file)
+        assert info.value.errno == 17 and info.value.path == str(staging / name)  # EEXIST
+    assert outside.read_text() == "keep me" and (staging / "1.json").read_text() == "someone else's"
+
+    written = write_raw_file(staging / "2.json", synthetic_document("fine", today(), 1, 1), opener=atomic.staged_file)
+    assert atomic.sha256_file(staging / "2.json") == written.sha256
+
+
+def test_a_staged_file_that_fills_the_disk_is_removed(tiny_tmpfs):
+    staging = tiny_tmpfs("size=64k")
+    with pytest.raises(DiskWriteError) as info:
+        write_raw_file(staging / "0.json", synthetic_document("big", today(), 2_000, 2_000), opener=atomic.staged_file)
+    assert info.value.errno == 28 and info.value.path == str(staging / "0.json")
+    assert list(staging.iterdir()) == []
+
+
 def test_read_only_folder_names_the_path(tiny_tmpfs):
     root = tiny_tmpfs("size=64k,ro")
     final = root / "scrapes" / "2026-01-01" / "sub.json"

@@ -19,7 +19,8 @@ from reddit_assets.cli import main
 from reddit_assets.config import load_config
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.raw_file import write_raw_file
-from reddit_assets.migrate.importer import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, import_directory
+from reddit_assets.migrate.importer import import_directory
+from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED
 from reddit_assets.migrate.urs_format import URS_FORMAT
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_tests.harness import CLI, configure, materialization_metadata, run_job

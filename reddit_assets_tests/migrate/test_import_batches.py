@@ -18,7 +18,8 @@ from reddit_assets.assets.records import BATCH_SIZE
 from reddit_assets.config import AppConfig, load_config
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.raw_file import write_raw_file
-from reddit_assets.migrate.importer import IMPORTED, PRESENT, import_directory
+from reddit_assets.migrate.importer import PROCESS_MIN_FILES, import_directory
+from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT
 from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.postgres import production_storage_overrides
 
@@ -84,6 +85,40 @@ def test_more_files_than_a_batch_are_each_recorded_once(tmp_path):
 
 def _recorded(instance: dg.DagsterInstance) -> int:
     return len(instance.fetch_materializations(RAW_SCRAPE, limit=TOTAL + 1).records)
+
+
+def test_files_staged_in_worker_processes_get_the_outcomes_of_their_content(tmp_path):
+    """A big import is staged in worker processes: bad, future, conflicting and unconfigured
+    files among many good ones are reported as a small import (staged on threads) reports them."""
+    old, config = _sources(tmp_path)
+    assert TOTAL >= PROCESS_MIN_FILES
+    odd = old / "zz"
+    odd.mkdir()
+    (odd / "truncated.json").write_text('{"format": "reddit_assets/raw-scrape@1", "subreddit": "alpha"')
+    future = dt.date(2026, 1, 2)
+    write_raw_file(odd / "future.json", generated_raw_document("alpha", future, n_submissions=1))
+    write_raw_file(odd / "conflict.json", generated_raw_document("gamma", START, n_submissions=2))
+    write_raw_file(odd / "unconfigured.json", generated_raw_document("delta", START, n_submissions=1))
+    data = tmp_path / "data"
+
+    with dg.instance_for_test() as instance:
+        report = import_directory(old, config=config, data_dir=data, instance=instance, today=dt.date(2026, 1, 1))
+    by_name = {o.source.name: o for o in report.outcomes if o.source.parent == odd}
+    assert by_name["truncated.json"].status == BAD
+    assert by_name["truncated.json"].reason.startswith("truncated: the JSON stops inside an unfinished value")
+    assert (by_name["future.json"].status, by_name["future.json"].reason) == (
+        BAD,
+        "date 2026-01-02 is in the future (today is 2026-01-01)",
+    )
+    conflict = by_name["conflict.json"]
+    assert conflict.status == CONFLICT and f"gives partition {START}|gamma different content" in conflict.reason
+    unconfigured = by_name["unconfigured.json"]
+    assert unconfigured.status == IMPORTED and unconfigured.recorded is None
+    assert report.unconfigured == {"delta": [odd / "unconfigured.json"]}
+    good = [o for o in report.outcomes if o.source.parent != odd]
+    assert len(good) == TOTAL and {o.status for o in good} == {IMPORTED}
+    assert all(sha256_file(o.raw_path) == o.sha256 for o in good)
+    assert not list(data.glob(".import-staging-*"))  # the staging folder is gone
 
 
 @pytest.mark.postgres
