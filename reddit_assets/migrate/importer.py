@@ -309,7 +309,9 @@ def import_directory(
     """Import every scrape file under `root` into `data_dir`, recording materializations in
     `instance` (not needed with `dry_run`, which writes and records nothing).
 
-    `tz`: the time zone URS's local times were written in.
+    `tz`: the time zone URS's local times were written in. From PROCESS_MIN_FILES files on, the
+    files are staged in spawned processes, which import the caller's main module: a script that
+    calls this must do so under `if __name__ == "__main__":`, as multiprocessing requires.
     """
     if instance is None and not dry_run:
         raise ValueError("an import that is not a dry run needs the Dagster instance")
