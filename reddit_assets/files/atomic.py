@@ -137,12 +137,16 @@ def remove_stale_temps(path: Path, *, now: float | None = None) -> list[Path]:
     return removed
 
 
+# A new file only: never one that exists, never through a symlink.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _create_exclusive(dest: Path) -> tuple[Path, int]:
     """A new temporary file next to `dest` under an unpredictable name, never through a symlink."""
     while True:
         tmp = dest.with_name(f".{dest.name}.{host_id()}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
         try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            return tmp, os.open(tmp, _NEW_FILE, 0o644)
         except FileExistsError:  # 64 random bits: only a planted file gets here
             continue
         except OSError as exc:
@@ -183,6 +187,21 @@ class _TempWriter(io.BufferedWriter):
 
 
 @contextlib.contextmanager
+def _synced(fd: int, path: Path, dest: Path) -> Iterator[BinaryIO]:
+    """A handle on the new file `fd` at `path` (written for `dest`, which its errors name); on
+    success flushed and fsynced, on any failure closed and `path` deleted."""
+    try:
+        raw = io.FileIO(fd, "wb", closefd=True)
+        raw.name = str(path)  # `handle.name` is the file's path, as open() would give it
+        with _TempWriter(raw, dest) as handle:
+            yield handle
+            handle.sync()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
 def staged_file(dest: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle on `dest`, a new file (O_EXCL, never through a symlink); on success
     fsync it, on any failure delete it.
@@ -193,18 +212,11 @@ def staged_file(dest: Path) -> Iterator[BinaryIO]:
     of `atomic_file` would buy nothing here (they were 40% of staging a small raw file).
     """
     try:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        fd = os.open(dest, _NEW_FILE, 0o644)
     except OSError as exc:
         raise DiskWriteError(dest, exc) from None
-    try:
-        raw = io.FileIO(fd, "wb", closefd=True)
-        raw.name = str(dest)
-        with _TempWriter(raw, dest) as handle:
-            yield handle
-            handle.sync()
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
+    with _synced(fd, dest, dest) as handle:
+        yield handle
 
 
 @contextlib.contextmanager
@@ -224,17 +236,11 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
         raise DiskWriteError(dest.parent, exc) from None
     remove_stale_temps(dest)
     tmp, fd = _create_exclusive(dest)
+    with _synced(fd, tmp, dest) as handle:
+        yield handle
     try:
-        raw = io.FileIO(fd, "wb", closefd=True)
-        raw.name = str(tmp)  # `handle.name` is the temporary file's path, as open() would give it
-        with _TempWriter(raw, dest) as handle:
-            yield handle
-            handle.sync()
-        try:
-            os.replace(tmp, dest)
-        except OSError as exc:
-            raise DiskWriteError(dest, exc) from None
-    except BaseException:
+        os.replace(tmp, dest)
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise
+        raise DiskWriteError(dest, exc) from None
     fsync_dir(dest.parent)
