@@ -28,7 +28,6 @@ from benchmarks.backfill import INSTANCE_YAML
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
 from benchmarks.year import (
-    SENSOR,
     reprocess_env,
     run_backfill,
     sensor_ticked,
@@ -38,6 +37,7 @@ from benchmarks.year import (
 )
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
+from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES
 from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key, raw_file_path
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
@@ -62,7 +62,9 @@ def run(sizes: Sizes) -> Result:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS).create_bucket(Bucket=BUCKET)
         env = reprocess_env(home, data_dir, write_config(root / "subreddits.yaml", names, start), endpoint, BUCKET)
         with running_dagster(env, home, log_path, INSTANCE_YAML["sqlite"].read_text()) as base_url:
-            wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)  # its cursor starts
+            wait_until(
+                lambda: sensor_ticked(base_url), 300, f"a first tick of {FOLLOW_RAW_SCRAPES}", log_path
+            )  # its cursor starts
 
             t0 = time.perf_counter()
             cli = Path(sys.executable).with_name("reddit-assets")

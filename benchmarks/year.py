@@ -51,7 +51,6 @@ BUCKET = "bench-year"
 DATABASE_ASSETS = [["reddit", "submissions"], ["reddit", "comments"]]
 ARCHIVE_ASSETS = [["reddit", "r2_archive"]]
 GOALS_S = {"import": 180, "database backfill": 600, "archive backfill": 1200, "automation": 1800}
-SENSOR = FOLLOW_RAW_SCRAPES
 REPORT_KEY = '["reddit", "daily_report"]'  # AssetKey.to_string(), as the event log stores it
 FINISHED = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 
@@ -183,7 +182,11 @@ def wait_until(condition, timeout: float, what: str, log: Path, poll: float = 1.
 
 def sensor_ticked(base_url: str) -> bool:
     """Whether the automation sensor has ticked once (its cursor starts there)."""
-    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": SENSOR}
+    selector = {
+        "repositoryLocationName": "reddit_assets",
+        "repositoryName": "__repository__",
+        "sensorName": FOLLOW_RAW_SCRAPES,
+    }
     sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
     return bool(sensor.get("sensorState", {}).get("ticks"))
 
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path = root / "dagster.log"
         with running_dagster(env, home, log_path, PRODUCTION_YAML.read_text()) as base_url:
             if args.automation:  # its cursor starts at its first tick
-                wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {SENSOR}", log_path)
+                wait_until(lambda: sensor_ticked(base_url), 300, f"a first tick of {FOLLOW_RAW_SCRAPES}", log_path)
             else:
                 stop_automation(base_url)
 
