@@ -112,31 +112,33 @@ def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucke
     return env
 
 
-def stop_sensor(base_url: str, name: str, timeout: float = 120) -> None:
-    """Stop a sensor that starts RUNNING, so only the backfills launch runs, and see it stay
-    stopped: a stop sent while the daemon starts can be overwritten by the code's default."""
-    selector = {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+def stop_automation(base_url: str, timeout: float = 120) -> None:
+    """Stop both automation sensors (loads and archives; reports), which start RUNNING, so only
+    backfills launch runs; and see them stay stopped for one loop of Dagster's sensor daemon
+    (5 s): a stop sent while the daemon starts can be overwritten by the code's default."""
+    selectors = [
+        {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+        for name in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS)
+    ]
     deadline = time.monotonic() + timeout
     stopped_since = None
     while time.monotonic() < deadline:
-        state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
-        if state["status"] != "STOPPED":
+        all_stopped = True
+        for selector in selectors:
+            state = graphql(base_url, _SENSOR, {"selector": selector})["sensorOrError"]["sensorState"]
+            if state["status"] != "STOPPED":
+                all_stopped = False
+                result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
+                if result["__typename"] != "StopSensorMutationResult":
+                    raise RuntimeError(f"could not stop sensor {selector['sensorName']}: {result}")
+        if not all_stopped:
             stopped_since = None
-            result = graphql(base_url, _STOP, {"id": state["id"]})["stopSensor"]
-            if result["__typename"] != "StopSensorMutationResult":
-                raise RuntimeError(f"could not stop sensor {name}: {result}")
         elif stopped_since is None:
             stopped_since = time.monotonic()
-        elif time.monotonic() - stopped_since >= 10:
+        elif time.monotonic() - stopped_since >= 5:
             return
         time.sleep(1)
-    raise RuntimeError(f"sensor {name} did not stay stopped within {timeout:.0f} s")
-
-
-def stop_automation(base_url: str) -> None:
-    """Stop both automation sensors (loads and archives; reports), so only backfills launch runs."""
-    for name in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS):
-        stop_sensor(base_url, name)
+    raise RuntimeError(f"the automation sensors did not stay stopped within {timeout:.0f} s")
 
 
 def run_backfill(base_url: str, assets: list[list[str]], keys: list[str], title: str, timeout: float) -> dict:
