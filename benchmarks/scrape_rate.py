@@ -30,7 +30,7 @@ LISTING_PAGE = 100
 
 
 def run(sizes: Sizes) -> Result:
-    n_subreddits, budget = (2, RateLimit(40, 4.0)) if sizes.quick else (6, RateLimit(100, 10.0))
+    n_subreddits, budget = (2, RateLimit(40, 4.0)) if sizes.quick else (4, RateLimit(100, 10.0))
     names = [f"benchrate{i}" for i in range(n_subreddits)]
     day = dt.datetime.now(dt.UTC).date()
     generator = {
