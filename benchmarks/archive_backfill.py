@@ -2,9 +2,11 @@
 archives uploaded to moto's S3 server over HTTP), DAYS x SUBREDDITS small partitions:
 
 1. automation: `reddit-assets import` of the raw files with the follow_raw_scrapes sensor
-   RUNNING (as shipped); timed from the import's end until every partition of
-   reddit/submissions, reddit/comments and reddit/r2_archive is materialized. Also counted:
-   the runs and backfills the sensor started and the most runs queued at once.
+   RUNNING (as shipped); timed from the sensor's request (the backfill its tick started)
+   until every partition of reddit/submissions, reddit/comments and reddit/r2_archive is
+   materialized. The wait from the import's end to that request, the sensor's latency (its
+   interval), is a row of its own. Also counted: the runs and backfills the sensor started
+   and the most runs queued at once.
 2. a backfill of the same three assets over the same partitions (sensor stopped): the
    figure automation is compared with ("comparable to a backfill").
 3. a backfill of upload_only_job's asset (reddit/r2_archive) against a plain Python loop of
@@ -37,7 +39,7 @@ from benchmarks.year import (
 )
 from reddit_assets.assets.declarations import COMMENTS, R2_ARCHIVE, SUBMISSIONS
 from reddit_assets.assets.raw_source import read_normalized
-from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES
+from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES, FOLLOW_RAW_SCRAPES_INTERVAL_S
 from reddit_assets.files.archive_zip import build_archive
 from reddit_assets.files.paths import archive_object_key, raw_file_path
 from reddit_assets.storage.archive_store_resource import R2ArchiveStore
@@ -46,6 +48,9 @@ from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 NAME = "archive_backfill"
 BUCKET = "bench-archive-backfill"
 ALL_ASSETS = [["reddit", "submissions"], ["reddit", "comments"], ["reddit", "r2_archive"]]
+# After the import, the sensor's next tick is due within its interval; Dagster's sensor daemon
+# looks for due ticks every 5 s (MIN_INTERVAL_LOOP_TIME); the tick itself, of 50 partitions, ~1 s.
+SENSOR_LATENCY_LIMIT_S = FOLLOW_RAW_SCRAPES_INTERVAL_S + 5 + 5
 
 
 def run(sizes: Sizes) -> Result:
@@ -70,6 +75,7 @@ def run(sizes: Sizes) -> Result:
             cli = Path(sys.executable).with_name("reddit-assets")
             subprocess.run([str(cli), "import", str(root / "old")], env=env, check=True, capture_output=True)
             import_s = time.perf_counter() - t0
+            imported_at = time.time()
             most_queued = 0
             with dg.DagsterInstance.from_config(str(home)) as instance:
 
@@ -85,7 +91,8 @@ def run(sizes: Sizes) -> Result:
                 wait_until(done, 1800, "the sensor's loads and archives", log_path)
                 automation_s = time.perf_counter() - t0 - import_s
                 sensor_runs = instance.get_runs_count()
-                sensor_backfills = len(instance.get_backfills())
+                backfills = instance.get_backfills()
+                requested_at = min(b.backfill_timestamp for b in backfills)
             stop_automation(base_url)
 
             backfill_all = run_backfill(base_url, ALL_ASSETS, keys, "bench: database + archive", 1800)
@@ -120,12 +127,16 @@ def run(sizes: Sizes) -> Result:
             ratio_text=f"{ratio:.2f}x",
         )
     )
-    ratio = automation_s / backfill_all["seconds"]
+    # From the sensor's request on: the wait for its next tick is the interval it is given, a
+    # latency (its own row), not work.
+    latency_s = requested_at - imported_at
+    requested_s = automation_s - latency_s
+    ratio = requested_s / backfill_all["seconds"]
     result.rows.append(
         Row(
             f"Automation {days} d x {n_subreddits} subs ({n} partitions)",
-            "wall s after import: follow_raw_scrapes vs backfill (db + archive)",
-            f"{automation_s:.1f} s ({sensor_runs} runs)",
+            "wall s from the sensor's request: follow_raw_scrapes vs backfill (db + archive)",
+            f"{requested_s:.1f} s ({sensor_runs} runs)",
             f"{backfill_all['seconds']:.1f} s ({len(backfill_all['runs'])} runs)",
             ratio,
             "<= 1.5",
@@ -133,8 +144,21 @@ def run(sizes: Sizes) -> Result:
             ratio_text=f"{ratio:.2f}x",
         )
     )
+    result.rows.append(
+        Row(
+            f"Automation {days} d x {n_subreddits} subs ({n} partitions)",
+            "s from the import's end to the sensor's request",
+            f"{latency_s:.1f} s",
+            f"{FOLLOW_RAW_SCRAPES_INTERVAL_S} s interval",
+            None,
+            f"<= {SENSOR_LATENCY_LIMIT_S} s",
+            latency_s <= SENSOR_LATENCY_LIMIT_S,
+        )
+    )
     result.notes.append(
-        f"Automation: import {import_s:.1f} s, then the sensor started {sensor_backfills} backfill(s) and "
-        f"{sensor_runs} runs; at most {most_queued} runs queued at once (polled every second)"
+        f"Automation: import {import_s:.1f} s; the sensor requested {len(backfills)} backfill(s) "
+        f"{latency_s:.1f} s after it, which ran {sensor_runs} runs and finished {requested_s:.1f} s later "
+        f"({automation_s:.1f} s after the import, {automation_s / backfill_all['seconds']:.2f}x the backfill); "
+        f"at most {most_queued} runs queued at once (polled every second)"
     )
     return result
