@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from benchmarks.common import Result, Row, Sizes, format_table
+from benchmarks.common import Result, Row, Sizes, cpu_ticks, format_table, stolen_since
 
 MODULES = (
     "pg_load",
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     sizes = Sizes(quick=args.quick, reps=args.reps or (2 if args.quick else 3))
 
-    started = time.perf_counter()
+    started, ticks = time.perf_counter(), cpu_ticks()
     rows: list[Row] = []
     notes: list[str] = []
     failed = False
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     for name in names:
-        t0 = time.perf_counter()
+        t0, name_ticks = time.perf_counter(), cpu_ticks()
         print(f"  {name} ...", flush=True)
         try:
             result: Result = importlib.import_module(f"benchmarks.{name}").run(sizes)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         rows.extend(result.rows)
         notes.extend(result.notes)
-        print(f"  {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"  {name} done in {time.perf_counter() - t0:.0f} s ({stolen_since(name_ticks)})", flush=True)
 
     print()
     print(format_table(rows))
@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\nNotes:")
         for note in notes:
             print(f"- {note}")
-    print(f"\nTotal wall time: {time.perf_counter() - started:.0f} s")
+    load = os.getloadavg()
+    print(
+        f"\nTotal wall time: {time.perf_counter() - started:.0f} s ({stolen_since(ticks)} by the host; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end)"
+    )
     return 1 if failed else 0
 
 

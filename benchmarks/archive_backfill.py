@@ -26,7 +26,7 @@ import boto3
 import dagster as dg
 
 from benchmarks.archive_upload import KEYS, _moto_server
-from benchmarks.backfill import INSTANCE_YAML
+from benchmarks.backfill import INSTANCE_YAML, run_timings
 from benchmarks.common import Result, Row, Sizes
 from benchmarks.import_bench import write_config
 from benchmarks.year import (
@@ -100,6 +100,7 @@ def run(sizes: Sizes) -> Result:
             for status in (backfill_all, archive):
                 if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
                     raise RuntimeError(f"backfill ended {status['status']}: see {log_path}")
+            archive_runs = run_timings(base_url, [r["runId"] for r in archive["runs"]])
 
         store = R2ArchiveStore(endpoint_url=endpoint, bucket=BUCKET, **KEYS).store()
         loop_zip = root / "loop.zip"
@@ -154,6 +155,11 @@ def run(sizes: Sizes) -> Result:
             f"<= {SENSOR_LATENCY_LIMIT_S} s",
             latency_s <= SENSOR_LATENCY_LIMIT_S,
         )
+    )
+    result.notes.append(
+        f"Archives: the upload_only backfill's {len(archive['runs'])} runs, summed: queued "
+        f"{archive_runs['queued']:.1f} s, running {archive_runs['running']:.1f} s, of which inside the steps "
+        f"{archive_runs['steps']:.1f} s; the loop's {n} archives {loop_s:.1f} s"
     )
     result.notes.append(
         f"Automation: import {import_s:.1f} s; the sensor requested {len(backfills)} backfill(s) "

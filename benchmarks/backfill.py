@@ -102,7 +102,7 @@ query Run($id: ID!) {
 }"""
 
 
-def _run_timings(base_url: str, run_ids: list[str]) -> dict[str, float]:
+def run_timings(base_url: str, run_ids: list[str]) -> dict[str, float]:
     """Seconds summed over the backfill's runs: queued (created -> started), started -> ended,
     and inside the steps; plus when the first run was created and the last one ended."""
     runs = [graphql(base_url, _RUN, {"id": run_id})["runOrError"] for run_id in run_ids]
@@ -125,7 +125,7 @@ def _backfill(base_url: str, keys: list[str], log_path: Path) -> tuple[float, di
     backfill_s = ended_at - launched_at
     if status["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
         raise RuntimeError(f"backfill ended {status['status']}:\n" + "\n".join(log_errors(log_path)))
-    timings = _run_timings(base_url, [r["runId"] for r in status["runs"]])
+    timings = run_timings(base_url, [r["runId"] for r in status["runs"]])
     timings["to_first_run"] = timings.pop("first_created") - launched_at
     timings["after_last_run"] = launched_at + backfill_s - timings.pop("last_ended")
     return backfill_s, timings, len(status["runs"])

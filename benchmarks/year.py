@@ -37,7 +37,17 @@ import boto3
 from botocore.config import Config
 
 from benchmarks.archive_upload import KEYS, _moto_server
-from benchmarks.common import PG_HOST, PG_PORT, PG_USER, log_errors, pg_connect, pg_url, scratch_postgres
+from benchmarks.common import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    cpu_ticks,
+    log_errors,
+    pg_connect,
+    pg_url,
+    scratch_postgres,
+    stolen_since,
+)
 from benchmarks.import_bench import small_day, write_config
 from reddit_assets.automation.executors import event_settings
 from reddit_assets.automation.sensors import FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS
@@ -296,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 stop_automation(base_url)
 
-            t0 = time.perf_counter()
+            t0, ticks = time.perf_counter(), cpu_ticks()
             with open(root / "import.log", "wb") as out:
                 cli = Path(sys.executable).with_name("reddit-assets")
                 imported = subprocess.run(
@@ -306,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             if imported.returncode:
                 tail = (root / "import.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"reddit-assets import exited {imported.returncode}:\n{tail}")
-            print(f"  import: {phases['import']:.0f} s", flush=True)
+            print(f"  import: {phases['import']:.0f} s ({stolen_since(ticks)})", flush=True)
 
             progress = {
                 "database backfill": lambda: min(
@@ -319,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                 def done() -> bool:  # the bucket is listed (37 pages) only once the tables are full
                     return progress["database backfill"]() == len(keys) and progress["archive backfill"]() == len(keys)
 
+                ticks = cpu_ticks()
                 phases["automation"], finished["automation"], detail = _automation(done, dagster_db, args.timeout)
-                details.append(detail)
+                details.append(f"{detail}; {stolen_since(ticks)}")
                 print(f"  automation: {phases['automation']:.0f} s ({detail})", flush=True)
                 if finished["automation"]:  # then every day settles, and its report follows
                     t0 = time.perf_counter()
@@ -335,12 +346,13 @@ def main(argv: list[str] | None = None) -> int:
                 else (("database backfill", DATABASE_ASSETS), ("archive backfill", ARCHIVE_ASSETS))
             )
             for phase, assets in backfills:
+                ticks = cpu_ticks()
                 status = run_backfill(base_url, assets, keys, f"bench-year: {phase}", args.timeout)
                 phases[phase] = status["seconds"]
                 finished[phase] = status["status"] in ("COMPLETED", "COMPLETED_SUCCESS")
                 details.append(
                     f"{phase}: {status['status']}, {len(status['runs'])} runs, "
-                    f"{progress[phase]():,} of {len(keys):,} partitions done"
+                    f"{progress[phase]():,} of {len(keys):,} partitions done, {stolen_since(ticks)}"
                 )
                 print(f"  {phase}: {status['seconds']:.0f} s ({details[-1]})", flush=True)
                 if not finished[phase]:
