@@ -79,7 +79,7 @@ def cpu_ticks() -> tuple[int, int]:
 
 
 def stolen_since(start: tuple[int, int]) -> str:
-    """The share of CPU time the host took since `start` (a cpu_ticks()), as `4% stolen`."""
+    """The share of CPU time the host took since `start` (a cpu_ticks()), as `4% CPU stolen`."""
     steal, total = cpu_ticks()
     if total <= start[1]:
         return "stolen CPU unknown"

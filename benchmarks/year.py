@@ -122,14 +122,16 @@ def reprocess_env(home: Path, data_dir: Path, config: Path, endpoint: str, bucke
     return env
 
 
+def _sensor_selector(name: str) -> dict[str, str]:
+    """GraphQL's address of one of our sensors."""
+    return {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
+
+
 def stop_automation(base_url: str, timeout: float = 120) -> None:
     """Stop both automation sensors (loads and archives; reports), which start RUNNING, so only
     backfills launch runs; and see them stay stopped for one loop of Dagster's sensor daemon
     (5 s): a stop sent while the daemon starts can be overwritten by the code's default."""
-    selectors = [
-        {"repositoryLocationName": "reddit_assets", "repositoryName": "__repository__", "sensorName": name}
-        for name in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS)
-    ]
+    selectors = [_sensor_selector(name) for name in (FOLLOW_RAW_SCRAPES, REPORT_SETTLED_DAYS)]
     deadline = time.monotonic() + timeout
     stopped_since = None
     while time.monotonic() < deadline:
@@ -194,12 +196,7 @@ def wait_until(condition, timeout: float, what: str, log: Path, poll: float = 1.
 
 def sensor_ticked(base_url: str) -> bool:
     """Whether the automation sensor has ticked once (its cursor starts there)."""
-    selector = {
-        "repositoryLocationName": "reddit_assets",
-        "repositoryName": "__repository__",
-        "sensorName": FOLLOW_RAW_SCRAPES,
-    }
-    sensor = graphql(base_url, _TICKS, {"selector": selector})["sensorOrError"]
+    sensor = graphql(base_url, _TICKS, {"selector": _sensor_selector(FOLLOW_RAW_SCRAPES)})["sensorOrError"]
     return bool(sensor.get("sensorState", {}).get("ticks"))
 
 
@@ -332,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 ticks = cpu_ticks()
                 phases["automation"], finished["automation"], detail = _automation(done, dagster_db, args.timeout)
                 details.append(f"{detail}; {stolen_since(ticks)}")
-                print(f"  automation: {phases['automation']:.0f} s ({detail})", flush=True)
+                print(f"  automation: {phases['automation']:.0f} s ({details[-1]})", flush=True)
                 if finished["automation"]:  # then every day settles, and its report follows
                     t0 = time.perf_counter()
                     wait_until(lambda: _reports(dagster_db) == args.days, 1800, "the daily reports", log_path, poll=5)
