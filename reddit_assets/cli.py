@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reddit_assets import cli_materialize, cli_status
+from reddit_assets import cli_dumps, cli_materialize, cli_status
 from reddit_assets.config import ConfigError, config_path, load_config
 
 USAGE_ERROR = 2
@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         "folder's (YYYY-MM-DD, or the older MM-DD-YYYY), else the UTC date of its newest submission. "
         "Exit 0: all good; 1: some files bad; 2: usage error.",
     )
-    imp.add_argument("dir", metavar="DIR", help="folder searched (recursively) for *.json scrape files")
+    imp.add_argument(
+        "dir",
+        metavar="PATH",
+        help="folder searched (recursively) for *.json scrape files and *.zst Pushshift / Arctic Shift dumps, "
+        "or one dump file",
+    )
     imp.add_argument("--dry-run", action="store_true", help="check and report only: write and record nothing")
     imp.add_argument("--overwrite", action="store_true", help="replace existing raw files whose content differs")
     imp.add_argument(
@@ -155,8 +160,8 @@ def _import(args) -> int:
     from reddit_assets.migrate.source_file import ImportDiskError
 
     root = Path(args.dir)
-    if not root.is_dir():
-        return _usage(f"import: {printable(repr(args.dir))} is not a directory")
+    if not root.is_dir() and not (root.is_file() and root.suffix.lower() == ".zst"):
+        return _usage(f"import: {printable(repr(args.dir))} is not a directory (nor a .zst dump file)")
     try:
         tz = ZoneInfo(args.urs_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -167,32 +172,47 @@ def _import(args) -> int:
         return _usage(f"import: {exc}")
     data_dir = configured_data_dir()
     options = dict(config=config, data_dir=data_dir, dry_run=args.dry_run, overwrite=args.overwrite, tz=tz)
-    try:
-        report = _run_import(root, args, options)
-    except ImportDiskError as exc:
-        print(f"reddit-assets import: stopped: {printable(exc)}", file=sys.stderr)
-        return 1
-    if report is None:
+    if not args.dry_run and not os.environ.get("DAGSTER_HOME"):
         return _usage(
             "import: DAGSTER_HOME is not set; the import records materializations in that "
             "Dagster instance (use --dry-run to check the files only)"
         )
-    _print_report(report, args)
-    return report.exit_code
+    try:
+        reports = _run_import(root, args, options)
+    except ImportDiskError as exc:
+        print(f"reddit-assets import: stopped: {printable(exc)}", file=sys.stderr)
+        return 1
+    code = 0
+    for report in reports:
+        if hasattr(report, "files"):
+            cli_dumps.print_dump_report(report, printable, _import_line)
+        else:
+            _print_report(report, args)
+        code = max(code, report.exit_code)
+    return code
 
 
-def _run_import(root: Path, args, options: dict):
-    """The import's report; None when it needs a Dagster instance and none is set."""
-    from reddit_assets.migrate.importer import import_directory
+def _run_import(root: Path, args, options: dict) -> list:
+    """The reports of the import: the scrape files' (unless PATH holds dumps only) and the dumps'."""
+    import contextlib
 
-    if args.dry_run:
-        return import_directory(root, **options)
-    if not os.environ.get("DAGSTER_HOME"):
-        return None
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
-        return import_directory(root, instance=instance, **options)
+    from reddit_assets.migrate.dump_import import import_dumps, scan_dumps
+    from reddit_assets.migrate.importer import import_directory, scan_folder
+
+    dumps, _refused = scan_dumps(root)
+    with contextlib.ExitStack() as stack:
+        instance = None if args.dry_run else stack.enter_context(dg.DagsterInstance.get())
+        reports = []
+        if root.is_dir() and (not dumps or scan_folder(root)[0]):
+            reports.append(import_directory(root, instance=instance, **options))
+        if dumps:
+            dump_options = {k: v for k, v in options.items() if k != "tz"}
+            report = import_dumps(dumps, instance=instance, progress=cli_dumps.progress, **dump_options)
+            report.outcomes[:0] = _refused  # symbolic links: reported, never followed
+            reports.append(report)
+        return reports
 
 
 def _validate_config(args) -> int:

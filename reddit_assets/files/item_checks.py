@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 
 EARLIEST = dt.datetime(2005, 1, 1, tzinfo=dt.UTC).timestamp()  # Reddit began in June 2005
@@ -44,11 +45,25 @@ def id_problem(value: object) -> str | None:
     return None
 
 
+_EPOCH_TEXT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?", re.ASCII)
+
+
+def epoch_seconds(value: object) -> float | int | None:
+    """Epoch seconds from a number, or from a numeric string as older Pushshift dumps write
+    `created_utc` ("1136074496"); None for anything else (bools included)."""
+    if type(value) is int or type(value) is float:
+        return value
+    if type(value) is str and _EPOCH_TEXT.fullmatch(value):
+        return float(value) if "." in value else int(value)
+    return None
+
+
 def _time_problem(value: object, latest: float) -> str | None:
     if value is None:
         return None
+    value = epoch_seconds(value) if type(value) is str else value
     if type(value) not in (int, float):
-        return f"a time must be epoch seconds (a number), not {type(value).__name__} {_shown(value)}"
+        return f"a time must be epoch seconds (a number or numeric string), not {type(value).__name__} {_shown(value)}"
     if not (math.isfinite(value) and EARLIEST <= value <= latest):
         return f"time {_shown(value)} is outside 2005-01-01 .. now + 1 day"
     return None
@@ -101,7 +116,7 @@ def _fast_ok(kind: str, column: list) -> bool:
     if kind == "bool":
         return _all_of(column, (bool, none))
     if kind in ("time", "edited"):
-        values = [v for v in column if v is not None and type(v) is not bool]
+        values = [epoch_seconds(v) if type(v) is str else v for v in column if v is not None and type(v) is not bool]
         if kind == "time" and len(values) != sum(v is not None for v in column):
             return False  # a bool is not a time
         if not _all_of(values, (int, float)) or any(map(math.isnan, values)):

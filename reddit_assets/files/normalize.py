@@ -12,9 +12,17 @@ from operator import itemgetter
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reddit_assets.files.item_checks import BadItemError, check_columns, check_ids
+from reddit_assets.files.item_checks import BadItemError, check_columns, check_ids, epoch_seconds
 
-__all__ = ["COMMENT_SCHEMA", "SUBMISSION_SCHEMA", "BadItemError", "comments_table", "normalize", "submissions_table"]
+__all__ = [
+    "COMMENT_SCHEMA",
+    "SUBMISSION_SCHEMA",
+    "BadItemError",
+    "check_items",
+    "comments_table",
+    "normalize",
+    "submissions_table",
+]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -99,9 +107,8 @@ _COMMENT_KINDS = {
 
 
 def _seconds(value) -> float | None:
-    if value is None or value is False or value is True:
-        return None
-    return float(value)
+    epoch = epoch_seconds(value)  # a number or a dump's numeric string; None, False, True: null
+    return None if epoch is None else float(epoch)
 
 
 def _timestamps(values: list) -> pa.Array:
@@ -288,3 +295,10 @@ def normalize(document: dict, *, consume: bool = False) -> tuple[pa.Table, pa.Ta
     it and each item is released once converted, so a big thread is never held twice.
     """
     return submissions_table(document, consume=consume), comments_table(document, consume=consume)
+
+
+def check_items(kind: str, items: list[dict]) -> None:
+    """The checks a table load makes on these items' fields ("submission" or "comment"), without
+    building rows; BadItemError names the first bad item by its position in `items`."""
+    kinds = _SUBMISSION_KINDS if kind == "submission" else _COMMENT_KINDS | _TREE_KINDS
+    check_columns(kind, list(range(len(items))), _fields(items, list(kinds)), kinds)

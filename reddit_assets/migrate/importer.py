@@ -98,8 +98,8 @@ def _hidden(rel: Path) -> bool:
     return any(p.startswith(".") for p in rel.parts)
 
 
-def scan_folder(root: Path) -> tuple[list[Path], list[Outcome]]:
-    """(every regular `*.json` file under root, sorted; what was found and not followed).
+def scan_folder(root: Path, suffix: str = ".json") -> tuple[list[Path], list[Outcome]]:
+    """(every regular `*<suffix>` file under root, sorted; what was found and not followed).
 
     Symbolic links (to files or folders) are reported and never followed, so nothing outside
     `root` is read; hidden files and folders are left out.
@@ -114,7 +114,7 @@ def scan_folder(root: Path) -> tuple[list[Path], list[Outcome]]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
         for name in filenames:
             path = here / name
-            if path.suffix.lower() != ".json" or _hidden(path.relative_to(root)):
+            if path.suffix.lower() != suffix or _hidden(path.relative_to(root)):
                 continue
             if path.is_symlink():
                 refused.append(Outcome(path, SKIPPED, "symbolic link: not followed, not read"))

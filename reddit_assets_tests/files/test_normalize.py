@@ -101,3 +101,21 @@ def test_consuming_gives_the_same_rows_across_batches_and_empties_the_document()
     assert got[1].num_rows == n and got[1].column("depth").to_pylist() == list(range(n))
     assert "comments" not in consumed and "submissions" not in consumed and consumed["subreddit"] == "de"
     assert len(kept["comments"]) == n + 1 and kept["comments"][0]["body"] == "root"  # not consuming leaves it whole
+
+
+def test_a_dump_s_numeric_string_created_utc_is_a_time_and_other_strings_are_refused():
+    import pytest
+
+    from reddit_assets.files.normalize import BadItemError
+
+    subs, coms = normalize(
+        _document(
+            [{"id": "s1", "created_utc": "1764201600"}, {"id": "s2", "created_utc": "1764201600.5"}],
+            [{"id": "c1", "link_id": "t3_s1", "parent_id": "t3_s1", "created_utc": "1764201601", "edited": False}],
+        )
+    )
+    assert [t.timestamp() for t in subs.column("created_utc").to_pylist()] == [1764201600.0, 1764201600.5]
+    assert coms.column("created_utc").to_pylist()[0].timestamp() == 1764201601.0
+    for bad in ("yesterday", "1e9", " 1764201600", "-5", "9" * 13):
+        with pytest.raises(BadItemError, match="created_utc"):
+            normalize(_document([{"id": "s1", "created_utc": bad}], []))

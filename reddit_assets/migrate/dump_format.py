@@ -1,0 +1,120 @@
+"""Pushshift / Arctic Shift dumps: their file names and their lines. Pure: no I/O.
+
+A dump is NDJSON compressed with zstd (a long window, up to 2 GiB): monthly files of all of
+Reddit, `RS_YYYY-MM.zst` (submissions) and `RC_YYYY-MM.zst` (comments), and per-subreddit
+files `<name>_submissions.zst` / `<name>_comments.zst`. Each line is one item as Reddit's API
+gave it when the dump retrieved it, in either schema: older years write `created_utc` as a
+string and the retrieval time as `retrieved_on`; newer ones `retrieved_utc`; Arctic Shift
+files from 2023-11 add a second retrieval under `_meta` (`retrieved_2nd_on`,
+`was_deleted_later`, ...). A line is kept as the dump wrote it; only what the import needs
+is read from it: id, subreddit, created_utc and the retrieval time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+
+from reddit_assets.files.item_checks import EARLIEST, epoch_seconds, id_problem
+
+DUMP_FORMAT = "pushshift/ndjson-dump"
+SUBMISSION, COMMENT = "submission", "comment"
+MAX_WINDOW = 2**31  # the dumps' zstd window: the default decompressor refuses their frames
+_MONTHLY = re.compile(r"(RS|RC)_(\d{4})-(\d{2})\.zst", re.ASCII)
+_PER_SUBREDDIT = re.compile(r"([A-Za-z0-9_]{2,21})_(submissions|comments)\.zst", re.ASCII)
+# Every `"subreddit": "<name>"` of a line, nested ones (a crosspost's parent) included: the
+# line's own is one of them, so a line none of whose names is configured is skipped unparsed.
+_SUBREDDIT_VALUE = re.compile(rb'"subreddit"\s*:\s*"([A-Za-z0-9_]{1,32})"')
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    """What a dump's name says: the kind of its lines, and the one subreddit or the month it holds."""
+
+    kind: str  # SUBMISSION or COMMENT
+    subreddit: str | None  # per-subreddit dumps; None for the monthly files of all of Reddit
+    month: dt.date | None  # the first day of a monthly file's month
+
+    @property
+    def all_of_reddit(self) -> bool:
+        return self.subreddit is None
+
+
+def dump_file(name: str) -> DumpFile | None:
+    """The dump a file name names, or None."""
+    match = _MONTHLY.fullmatch(name)
+    if match:
+        prefix, year, month = match.groups()
+        try:
+            first = dt.date(int(year), int(month), 1)
+        except ValueError:
+            return None
+        return DumpFile(SUBMISSION if prefix == "RS" else COMMENT, None, first)
+    match = _PER_SUBREDDIT.fullmatch(name)
+    if match:
+        return DumpFile(SUBMISSION if match.group(2) == "submissions" else COMMENT, match.group(1), None)
+    return None
+
+
+class LineProblem(ValueError):
+    """A line that cannot be imported; the message says why, quoting little of the line."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One parsed dump line: the item, and what the import reads from it."""
+
+    item: dict
+    id: str
+    subreddit: str
+    created: float
+    retrieved: float  # the newest retrieval the line records; 0 when it records none
+
+
+def subreddit_candidates(raw: bytes) -> list[bytes]:
+    """The subreddit names a raw line mentions (its own among them), read without parsing it."""
+    return _SUBREDDIT_VALUE.findall(raw)
+
+
+def retrieval_time(item: dict) -> float:
+    """The newest retrieval time the item records: `retrieved_on` (older dumps), `retrieved_utc`,
+    or Arctic Shift's second retrieval `_meta.retrieved_2nd_on`; 0 when none."""
+    times = [epoch_seconds(item.get("retrieved_on")), epoch_seconds(item.get("retrieved_utc"))]
+    meta = item.get("_meta")
+    if isinstance(meta, dict):
+        times.append(epoch_seconds(meta.get("retrieved_2nd_on")))
+    return float(max((t for t in times if t is not None), default=0))
+
+
+def parse_line(raw: bytes, latest: float) -> Line:
+    """Parse one dump line; LineProblem when it is not an item the import can place.
+
+    `latest`: the newest believable `created_utc` (epoch seconds)."""
+    try:
+        item = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LineProblem(f"not JSON ({getattr(exc, 'msg', None) or exc.reason})") from None
+    except RecursionError:
+        raise LineProblem("not JSON (nested too deeply)") from None
+    if not isinstance(item, dict):
+        raise LineProblem(f"not a JSON object but a {type(item).__name__}")
+    if "id" not in item:
+        raise LineProblem("no 'id'")
+    problem = id_problem(item["id"])
+    if problem:
+        raise LineProblem(problem)
+    if "\t" in item["id"] or "\n" in item["id"]:
+        raise LineProblem("an id must not hold a tab or a newline")
+    if "created_utc" not in item:
+        raise LineProblem("no 'created_utc'")
+    created = epoch_seconds(item["created_utc"])
+    if created is None:
+        raise LineProblem("'created_utc' is not epoch seconds (a number or a numeric string)")
+    if not EARLIEST <= created <= latest:
+        raise LineProblem(f"'created_utc' {created} is outside 2005-01-01 .. now + 1 day")
+    subreddit = item.get("subreddit")
+    if not isinstance(subreddit, str):
+        raise LineProblem("no 'subreddit' name")
+    return Line(item, item["id"], subreddit, float(created), retrieval_time(item))

@@ -1,0 +1,483 @@
+"""Importing Pushshift / Arctic Shift dumps: lines of configured subreddits -> one raw file per
+(day, subreddit), recorded as reddit/raw_scrape materializations like any import.
+
+1. Each `.zst` is read once (`dump_read`): its compressed bytes hashed, its lines split. In an
+   all-of-Reddit file (RS_/RC_) a line none of whose `"subreddit": "..."` values is configured
+   is counted and skipped before it is parsed. A parsed line of a configured subreddit is
+   checked as a table load would check it (in batches) and appended, exactly as the dump wrote
+   it, to a spill file per (day, subreddit) in the import's private staging folder: days are
+   never held in memory, so memory does not depend on the dumps' size.
+2. Each spilled day is assembled (the newest retrieval of an item wins; with an existing
+   dump-made raw file of that day, its items take part too), written into the staging folder and
+   renamed into place. A day that already holds a scrape (or another import) is a conflict,
+   reported and left alone unless `overwrite`.
+3. All days are recorded at the end, in one transaction per importer.RECORD_TOGETHER, so
+   the automation sensor loads and archives the whole import as one backfill.
+
+A truncated or corrupt stream: its file is reported with the compressed byte offset where it
+stops. Dumps are in `created_utc` order, so the days before the day of the last complete line
+are whole and kept; that day and every later one the file could hold (for the subreddits it
+could hold) are refused, whatever other files give for them: no half day is recorded as whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from reddit_assets.config import AppConfig
+from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file, staged_file
+from reddit_assets.files.item_checks import BadItemError
+from reddit_assets.files.normalize import check_items
+from reddit_assets.files.paths import raw_file_path
+from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, read_raw_file, size_problem
+from reddit_assets.migrate.dump_format import (
+    COMMENT,
+    DUMP_FORMAT,
+    SUBMISSION,
+    DumpFile,
+    Line,
+    LineProblem,
+    dump_file,
+    parse_line,
+    retrieval_time,
+    subreddit_candidates,
+)
+from reddit_assets.migrate.dump_read import DumpStream
+from reddit_assets.migrate.importer import _place, _staging, record_materializations, scan_folder
+from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, Outcome
+from reddit_assets.partitions import partition_key
+
+CHECK_BATCH = 1024  # lines parsed and held before they are checked and spilled
+SPILL_BUFFER = 32 << 20  # spilled bytes held before they are appended to their files
+BAD_LINES_SHOWN = 50  # per file; the rest are counted
+PROGRESS_SECONDS = 5.0
+_KIND_CODE = {SUBMISSION: "s", COMMENT: "c"}
+_LIST_OF = {"s": "submissions", "c": "comments"}
+
+
+@dataclass
+class DumpFileReport:
+    """One dump file as read: what it holds, what became of its lines, where it stopped."""
+
+    path: Path
+    dump: DumpFile | None
+    sha256: str = ""
+    size: int = 0
+    lines: int = 0
+    kept: int = 0
+    other_subreddits: int = 0
+    bad_lines: int = 0
+    shown: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason), the first ones
+    cut: str | None = None  # why and where the stream stopped early
+    skipped: str | None = None  # why the file was not read
+
+    def bad(self, line: int, reason: str) -> None:
+        self.bad_lines += 1
+        if len(self.shown) < BAD_LINES_SHOWN:
+            self.shown.append((line, reason))
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Days a truncated file may hold only in part: from `first` (to `last`), for `subreddits` (None: all)."""
+
+    first: dt.date
+    last: dt.date | None
+    subreddits: frozenset[str] | None
+    reason: str
+
+    def covers(self, day: dt.date, name: str) -> bool:
+        return (
+            day >= self.first
+            and (self.last is None or day <= self.last)
+            and (self.subreddits is None or name in self.subreddits)
+        )
+
+
+@dataclass
+class DumpImportReport:
+    dry_run: bool
+    start_date: dt.date
+    files: list[DumpFileReport] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # one per (day, subreddit)
+    before_start: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(o.failed for o in self.outcomes) or any(f.bad_lines or f.cut for f in self.files)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def scan_dumps(root: Path) -> tuple[list[Path], list[Outcome]]:
+    """(every `*.zst` under root, or root itself if it is a file; symlinks refused), sorted."""
+    if root.is_file():
+        return [root], []
+    return scan_folder(root, suffix=".zst")
+
+
+class _Spill:
+    """Append-only NDJSON per (day, subreddit) in the staging folder, buffered in memory up to SPILL_BUFFER."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.buffers: dict[tuple[dt.date, str], list[bytes]] = {}
+        self.held = 0
+        self.keys: set[tuple[dt.date, str]] = set()
+
+    def path(self, key: tuple[dt.date, str]) -> Path:
+        return self.folder / key[0].isoformat() / f"{key[1]}.ndjson"
+
+    def add(self, key: tuple[dt.date, str], record: bytes) -> None:
+        self.buffers.setdefault(key, []).append(record)
+        self.held += len(record)
+        if self.held >= SPILL_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        for key, records in self.buffers.items():
+            path = self.path(key)
+            if key not in self.keys:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.keys.add(key)
+            try:
+                with open(path, "ab") as handle:
+                    handle.write(b"".join(records))
+            except OSError as exc:
+                raise DiskWriteError(path, exc) from None
+        self.buffers.clear()
+        self.held = 0
+
+
+class _Progress:
+    """A line every PROGRESS_SECONDS on a long import: lines read, MB/s decompressed, days written."""
+
+    def __init__(self, say: Callable[[str], None] | None):
+        self.say, self.started, self.last = say, time.perf_counter(), time.perf_counter()
+        self.lines = self.decompressed = self.days = 0
+        self.decompressed_before = 0  # by the files read before this one
+
+    def tick(self, what: str, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.say is None or (not force and now - self.last < PROGRESS_SECONDS):
+            return
+        self.last = now
+        rate = self.decompressed / max(now - self.started, 1e-9) / 1e6
+        self.say(f"{what}: {self.lines:,} lines, {rate:.0f} MB/s, {self.days:,} days written")
+
+
+class _Reader:
+    """Reads dump files into the spill; one per import."""
+
+    def __init__(self, configured: dict[str, str], tz: ZoneInfo, spill: _Spill, progress: _Progress):
+        self.configured, self.tz, self.spill, self.progress = configured, tz, spill, progress
+        self.configured_bytes = {name.encode() for name in configured}
+        self.latest = time.time() + 86400
+        self.refusals: list[_Refusal] = []
+
+    def read(self, path: Path, index: int) -> DumpFileReport:
+        report = DumpFileReport(path, dump_file(path.name))
+        dump = report.dump
+        if dump is None:
+            report.skipped = (
+                "not a dump's name (RS_YYYY-MM.zst, RC_YYYY-MM.zst, <name>_submissions.zst, <name>_comments.zst)"
+            )
+            return report
+        if dump.subreddit is not None and dump.subreddit.lower() not in self.configured:
+            report.skipped = f"r/{dump.subreddit} is not in the config: not read"
+            return report
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below; a read error is this file's
+        except OSError as exc:
+            report.cut = f"cannot be read ({exc.strerror})"
+            return report
+        with handle:
+            stream = DumpStream(handle)
+            last = self._lines(stream, report, index)
+        report.sha256, report.size = stream.sha256, stream.size
+        if stream.cut is not None:
+            self._refuse_after_cut(report, stream, last)
+        return report
+
+    def _lines(self, stream: DumpStream, report: DumpFileReport, index: int) -> bytes | None:
+        dump = report.dump
+        kind = dump.kind
+        pending: list[tuple[Line, int, bytes]] = []
+        last = None
+        number = 0
+        for number, raw in enumerate(stream.lines(), 1):  # noqa: B007 - the count is used after the loop
+            last = raw
+            if number % 65536 == 0:
+                self.progress.lines += 65536
+                self.progress.decompressed = self.progress.decompressed_before + stream.decompressed
+                self.progress.tick(report.path.name)
+            if not raw.strip():
+                continue
+            if dump.all_of_reddit:
+                names = subreddit_candidates(raw)
+                if names and not any(n.lower() in self.configured_bytes for n in names):
+                    report.other_subreddits += 1
+                    continue
+            try:
+                line = parse_line(raw, self.latest)
+            except LineProblem as exc:
+                report.bad(number, str(exc))
+                continue
+            if line.subreddit.lower() not in self.configured:
+                report.other_subreddits += 1
+                continue
+            pending.append((line, number, raw))
+            if len(pending) >= CHECK_BATCH:
+                self._spill(kind, pending, report, index)
+                pending = []
+        self._spill(kind, pending, report, index)
+        report.lines = number
+        self.progress.lines += number % 65536
+        self.progress.decompressed_before += stream.decompressed
+        self.progress.decompressed = self.progress.decompressed_before
+        return last
+
+    def _spill(self, kind: str, pending: list[tuple[Line, int, bytes]], report: DumpFileReport, index: int) -> None:
+        """Check the lines as a table load would, report the bad ones, spill the rest."""
+        while pending:
+            try:
+                check_items(kind, [line.item for line, _n, _r in pending])
+                break
+            except BadItemError as exc:
+                _line, number, _raw = pending.pop(exc.item_id)
+                report.bad(number, f"{kind} {_line.id!r}: field '{exc.field}': {exc.problem}")
+        code = _KIND_CODE[kind]
+        for line, number, raw in pending:
+            day = dt.datetime.fromtimestamp(line.created, self.tz).date()
+            name = self.configured[line.subreddit.lower()]
+            head = f"{code}\t{line.id}\t{line.retrieved!r}\t{line.created!r}\t{index}\t{number}\t".encode()
+            self.spill.add((day, name), head + raw.strip() + b"\n")
+            report.kept += 1
+
+    def _refuse_after_cut(self, report: DumpFileReport, stream: DumpStream, last: bytes | None) -> None:
+        dump, cut = report.dump, stream.cut
+        first = self._day_of(last) if last else None
+        partial = "; the line at the cut is incomplete" if stream.partial_line else ""
+        where = f"after line {report.lines:,} (decompressed byte {stream.decompressed:,}){partial}"
+        if first is None:  # nothing complete to date the cut by: every day it could hold
+            first = dump.month - dt.timedelta(days=1) if dump.month else dt.date(2005, 1, 1)
+        report.cut = f"{cut.problem} at compressed byte {cut.offset:,} of {stream.size:,}, {where}"
+        last_day = None
+        if dump.month is not None:  # a monthly file holds its month (a day more either side in a time zone)
+            next_month = (dump.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            last_day = next_month
+        subs = None if dump.all_of_reddit else frozenset({self.configured[dump.subreddit.lower()]})
+        self.refusals.append(
+            _Refusal(first, last_day, subs, f"{report.path.name} is truncated within or before this day ({report.cut})")
+        )
+
+    def _day_of(self, raw: bytes) -> dt.date | None:
+        try:
+            return dt.datetime.fromtimestamp(parse_line(raw, self.latest).created, self.tz).date()
+        except LineProblem:
+            return None
+
+
+@dataclass
+class _Item:
+    retrieved: float
+    created: float
+    raw: bytes
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def _spilled_items(path: Path, items: dict[tuple[str, str], _Item]) -> list[int]:
+    """Merge a spill file into `items` (newest retrieval wins; a later line on a tie); the source files used."""
+    sources = set()
+    with open(path, "rb") as handle:
+        for record in handle:
+            code, item_id, retrieved, created, index, _number, raw = record.rstrip(b"\n").split(b"\t", 6)
+            key = (code.decode(), item_id.decode())
+            new = _Item(float(retrieved), float(created), raw)
+            old = items.get(key)
+            if old is None or new.retrieved >= old.retrieved:
+                items[key] = new
+            sources.add(int(index))
+    return sorted(sources)
+
+
+def _is_dump_day(document: dict) -> bool:
+    settings = document.get("settings")
+    return isinstance(settings, dict) and settings.get("source") == DUMP_FORMAT and "dump_files" in document
+
+
+def _earlier_items(document: dict, items: dict[tuple[str, str], _Item]) -> None:
+    """An earlier dump import's items take part: each kept unless this import has a newer retrieval."""
+    for code, key in _LIST_OF.items():
+        for item in document[key]:
+            old = items.get((code, item["id"]))
+            retrieved = retrieval_time(item)
+            if old is None or retrieved > old.retrieved:
+                created = item.get("created_utc")
+                items[(code, item["id"])] = _Item(retrieved, float(created or 0), _json(item))
+
+
+def _write_day(path: Path, header: dict, items: dict[tuple[str, str], _Item]) -> tuple[str, int, int, int]:
+    """Write the day's raw file into the staging folder; (SHA-256, bytes, submissions, comments)."""
+    lists = {code: sorted(((i.created, k[1], i.raw) for k, i in items.items() if k[0] == code)) for code in _LIST_OF}
+    body = [b'{"format":', _json(RAW_FORMAT)]
+    body += [b"," + _json(key) + b":" + _json(value) for key, value in header.items()]
+    for code, key in _LIST_OF.items():
+        body += [b',"' + key.encode() + b'":[', b",".join(raw for _c, _i, raw in lists[code]), b"]"]
+    body += [
+        b',"submission_count":' + str(len(lists["s"])).encode(),
+        b',"comment_count":' + str(len(lists["c"])).encode() + b"}",
+    ]
+    sha, size = hashlib.sha256(), 0
+    with staged_file(path) as handle:
+        for part in body:
+            sha.update(part)
+            size += len(part)
+            handle.write(part)
+    return sha.hexdigest(), size, len(lists["s"]), len(lists["c"])
+
+
+class _Assembler:
+    """Turns spilled days into placed raw files, one day at a time."""
+
+    def __init__(self, report: DumpImportReport, files: list[DumpFileReport], data_dir: Path, staging: Path, **opts):
+        self.report, self.files, self.data_dir, self.staging = report, files, data_dir, staging
+        self.overwrite, self.today, self.refusals = opts["overwrite"], opts["today"], opts["refusals"]
+        self.start_date = opts["start_date"]
+        self.folders: set[Path] = set()
+        self.unsynced: set[Path] = set()
+        self.to_record: list[Outcome] = []
+
+    def day(self, key: tuple[dt.date, str], spilled: Path, number: int) -> Outcome:
+        day, name = key
+        target = raw_file_path(self.data_dir, day, name)
+        outcome = Outcome(self.files[0].path, IMPORTED, raw_path=target, source_format=DUMP_FORMAT)
+        outcome.partition = str(partition_key(day, name))
+        refusal = next((r for r in self.refusals if r.covers(day, name)), None)
+        if refusal is not None:
+            outcome.status, outcome.reason = BAD, f"refused: {refusal.reason}"
+            return outcome
+        if day > self.today:
+            outcome.status, outcome.reason = BAD, f"date {day} is in the future (today is {self.today})"
+            return outcome
+        problem = size_problem(spilled.stat().st_size)
+        if problem:
+            outcome.status, outcome.reason = BAD, f"the day's lines are too big for one raw file: {problem}"
+            return outcome
+        items: dict[tuple[str, str], _Item] = {}
+        used = [self.files[i] for i in _spilled_items(spilled, items)]
+        outcome.source = used[0].path
+        dump_files = [{"name": f.path.name, "sha256": f.sha256, "bytes": f.size} for f in used]
+        if target.exists():
+            try:
+                existing = read_raw_file(target)
+            except RawFileError as exc:
+                existing = {"unreadable": exc.problem}
+            if _is_dump_day(existing):
+                _earlier_items(existing, items)
+                known = {(f["name"], f["sha256"]) for f in dump_files}
+                dump_files += [f for f in existing["dump_files"] if (f.get("name"), f.get("sha256")) not in known]
+                outcome.status, outcome.reason = REPLACED, "merged with the day's raw file from an earlier dump import"
+            elif not self.overwrite:
+                outcome.status = CONFLICT
+                outcome.reason = (
+                    f"{target} already holds a scrape or an import of another kind; not overwritten: "
+                    "pass --overwrite to replace it with the dump's day"
+                )
+                return outcome
+            else:
+                outcome.status = REPLACED
+        newest = max((i.retrieved for i in items.values()), default=0) or max(i.created for i in items.values())
+        header = {
+            "subreddit": name,
+            "date": day.isoformat(),
+            "settings": {"name": name, "source": DUMP_FORMAT},
+            "scraped_at": dt.datetime.fromtimestamp(newest, dt.UTC).isoformat(),
+            "api_requests": 0,
+            "dump_files": sorted(dump_files, key=lambda f: f["name"]),
+        }
+        staged = self.staging / f"day-{number}.json"
+        outcome.sha256, outcome.size, outcome.submissions, outcome.comments = _write_day(staged, header, items)
+        if target.exists() and sha256_file(target) == outcome.sha256:
+            outcome.status, outcome.reason = PRESENT, "already present"
+        elif not self.report.dry_run:
+            _place(staged, target, self.folders)
+            self.unsynced.add(target.parent)
+        staged.unlink(missing_ok=True)
+        if day < self.start_date:
+            self.report.before_start.append(outcome)
+        elif self.report.dry_run:
+            outcome.recorded = "would be recorded"
+        else:
+            self.to_record.append(outcome)
+        return outcome
+
+    def finish(self, instance: dg.DagsterInstance | None) -> None:
+        for folder in sorted(self.unsynced | {f.parent for f in self.unsynced}):
+            fsync_dir(folder)
+        if self.to_record:
+            record_materializations(instance, self.to_record)
+
+
+def import_dumps(
+    paths: list[Path],
+    *,
+    config: AppConfig,
+    data_dir: str | os.PathLike,
+    instance: dg.DagsterInstance | None = None,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DumpImportReport:
+    """Import the dump files `paths` (see the module's docstring) into `data_dir`, recording the
+    days in `instance` (not needed with `dry_run`, which places and records nothing).
+
+    Days are cut by `created_utc` in the schedule's time zone. `progress` gets a line now and
+    then on a long import.
+    """
+    if instance is None and not dry_run:
+        raise ValueError("an import that is not a dry run needs the Dagster instance")
+    data_dir = Path(data_dir)
+    tz = ZoneInfo(config.schedule.timezone)
+    today = today or dt.datetime.now(tz).date()
+    report = DumpImportReport(dry_run=dry_run, start_date=config.start_date)
+    meter = _Progress(progress)
+    with _staging(data_dir, dry_run) as staging:
+        spill = _Spill(staging / "spill")
+        reader = _Reader({name.lower(): name for name in config.names}, tz, spill, meter)
+        for index, path in enumerate(paths):
+            report.files.append(reader.read(path, index))
+        spill.flush()
+        assembler = _Assembler(
+            report,
+            report.files,
+            data_dir,
+            staging,
+            overwrite=overwrite,
+            today=today,
+            refusals=reader.refusals,
+            start_date=config.start_date,
+        )
+        for number, key in enumerate(sorted(spill.keys)):
+            report.outcomes.append(assembler.day(key, spill.path(key), number))
+            meter.days += 1
+            meter.tick("writing days")
+        assembler.finish(instance)
+    meter.tick("done", force=True)
+    return report
