@@ -21,6 +21,7 @@ MODULES = (
     "archive_upload",
     "archive_backfill",
     "import_bench",
+    "dump_bench",
 )
 
 

@@ -181,3 +181,22 @@ def rate_limit_rows(label: str, sent: int, wall: float, budget, throttled: int) 
         ),
         Row(label, "429 answers", str(throttled), "0", None, "0", throttled == 0),
     ]
+
+
+def json_child(module: str, *args: str, timeout: float = 900) -> dict:
+    """Run `python -m <module> args...` in the repository and parse its last stdout line as JSON."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(args[:1])} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

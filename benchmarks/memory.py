@@ -10,13 +10,10 @@ sizes show how it grows.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import Result, Row, Sizes, mib, pg_url, scratch_postgres
+from benchmarks.common import Result, Row, Sizes, json_child, mib, pg_url, scratch_postgres
 from benchmarks.data import DAY
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_demo.server import RedditServer
@@ -27,16 +24,7 @@ GOAL = 4.0
 
 
 def _child(*args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory_child", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"memory child {args[0]} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child("benchmarks.memory_child", *args)
 
 
 def run(sizes: Sizes) -> Result:

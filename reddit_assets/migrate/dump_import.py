@@ -25,9 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,32 +39,31 @@ import dagster as dg
 
 from reddit_assets.config import AppConfig
 from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file, staged_file
-from reddit_assets.files.item_checks import BadItemError
-from reddit_assets.files.normalize import check_items
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, read_raw_file, size_problem
 from reddit_assets.migrate.dump_format import (
-    COMMENT,
     DUMP_FORMAT,
-    SUBMISSION,
     DumpFile,
-    Line,
     LineProblem,
     dump_file,
     parse_line,
     retrieval_time,
-    subreddit_candidates,
 )
+from reddit_assets.migrate.dump_lines import ChunkResult, ChunkSpec, parse_chunk
 from reddit_assets.migrate.dump_read import DumpStream
 from reddit_assets.migrate.importer import _place, _staging, record_materializations, scan_folder
 from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, Outcome
 from reddit_assets.partitions import partition_key
 
-CHECK_BATCH = 1024  # lines parsed and held before they are checked and spilled
+# Decompressed lines handed to a worker at once, and how many chunks may wait: what is in flight
+# stays under ~(CHUNKS_AHEAD + workers) x CHUNK_BYTES. From PROCESS_MIN_BYTES of compressed dumps on,
+# chunks are parsed in one worker process per core while this one decompresses; below that in line.
+CHUNK_BYTES = 4 << 20
+CHUNKS_AHEAD = 4
+PROCESS_MIN_BYTES = 16 << 20
 SPILL_BUFFER = 32 << 20  # spilled bytes held before they are appended to their files
 BAD_LINES_SHOWN = 50  # per file; the rest are counted
 PROGRESS_SECONDS = 5.0
-_KIND_CODE = {SUBMISSION: "s", COMMENT: "c"}
 _LIST_OF = {"s": "submissions", "c": "comments"}
 
 
@@ -111,6 +113,7 @@ class DumpImportReport:
     files: list[DumpFileReport] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)  # one per (day, subreddit)
     before_start: list[Outcome] = field(default_factory=list)
+    read_seconds: float = 0.0  # reading and splitting the files, before the days are written
 
     @property
     def failed(self) -> bool:
@@ -181,11 +184,12 @@ class _Progress:
 class _Reader:
     """Reads dump files into the spill; one per import."""
 
-    def __init__(self, configured: dict[str, str], tz: ZoneInfo, spill: _Spill, progress: _Progress):
-        self.configured, self.tz, self.spill, self.progress = configured, tz, spill, progress
-        self.configured_bytes = {name.encode() for name in configured}
+    def __init__(self, configured: dict[str, str], timezone: str, spill: _Spill, progress: _Progress, workers):
+        self.configured, self.timezone, self.spill, self.progress = configured, timezone, spill, progress
+        self.workers = workers
         self.latest = time.time() + 86400
         self.refusals: list[_Refusal] = []
+        self.lines_before = 0  # in the files read before this one
 
     def read(self, path: Path, index: int) -> DumpFileReport:
         report = DumpFileReport(path, dump_file(path.name))
@@ -212,59 +216,42 @@ class _Reader:
         return report
 
     def _lines(self, stream: DumpStream, report: DumpFileReport, index: int) -> bytes | None:
+        """Cut the file's lines into chunks parsed by the workers, in order; the last complete line."""
         dump = report.dump
-        kind = dump.kind
-        pending: list[tuple[Line, int, bytes]] = []
-        last = None
-        number = 0
+        spec = ChunkSpec(dump.kind, dump.all_of_reddit, self.configured, self.timezone, self.latest, index)
+        ahead: deque[Future] = deque()
+        chunk: list[bytes] = []
+        held, first, number, last = 0, 1, 0, None
         for number, raw in enumerate(stream.lines(), 1):  # noqa: B007 - the count is used after the loop
-            last = raw
-            if number % 65536 == 0:
-                self.progress.lines += 65536
+            chunk.append(raw)
+            held += len(raw)
+            if held >= CHUNK_BYTES:
+                ahead.append(self.workers.submit(parse_chunk, spec, first, b"\n".join(chunk)))
+                last, chunk, held, first = raw, [], 0, number + 1
+                self.progress.lines = self.lines_before + number
                 self.progress.decompressed = self.progress.decompressed_before + stream.decompressed
                 self.progress.tick(report.path.name)
-            if not raw.strip():
-                continue
-            if dump.all_of_reddit:
-                names = subreddit_candidates(raw)
-                if names and not any(n.lower() in self.configured_bytes for n in names):
-                    report.other_subreddits += 1
-                    continue
-            try:
-                line = parse_line(raw, self.latest)
-            except LineProblem as exc:
-                report.bad(number, str(exc))
-                continue
-            if line.subreddit.lower() not in self.configured:
-                report.other_subreddits += 1
-                continue
-            pending.append((line, number, raw))
-            if len(pending) >= CHECK_BATCH:
-                self._spill(kind, pending, report, index)
-                pending = []
-        self._spill(kind, pending, report, index)
+                while len(ahead) > CHUNKS_AHEAD:
+                    self._take(ahead.popleft().result(), report)
+        if chunk:
+            last = chunk[-1]
+            ahead.append(self.workers.submit(parse_chunk, spec, first, b"\n".join(chunk)))
+        while ahead:
+            self._take(ahead.popleft().result(), report)
         report.lines = number
-        self.progress.lines += number % 65536
+        self.lines_before += number
+        self.progress.lines = self.lines_before
         self.progress.decompressed_before += stream.decompressed
         self.progress.decompressed = self.progress.decompressed_before
         return last
 
-    def _spill(self, kind: str, pending: list[tuple[Line, int, bytes]], report: DumpFileReport, index: int) -> None:
-        """Check the lines as a table load would, report the bad ones, spill the rest."""
-        while pending:
-            try:
-                check_items(kind, [line.item for line, _n, _r in pending])
-                break
-            except BadItemError as exc:
-                _line, number, _raw = pending.pop(exc.item_id)
-                report.bad(number, f"{kind} {_line.id!r}: field '{exc.field}': {exc.problem}")
-        code = _KIND_CODE[kind]
-        for line, number, raw in pending:
-            day = dt.datetime.fromtimestamp(line.created, self.tz).date()
-            name = self.configured[line.subreddit.lower()]
-            head = f"{code}\t{line.id}\t{line.retrieved!r}\t{line.created!r}\t{index}\t{number}\t".encode()
-            self.spill.add((day, name), head + raw.strip() + b"\n")
-            report.kept += 1
+    def _take(self, result: ChunkResult, report: DumpFileReport) -> None:
+        for number, reason in result.bad:
+            report.bad(number, reason)
+        report.other_subreddits += result.other_subreddits
+        report.kept += result.kept
+        for key, records in result.records.items():
+            self.spill.add(key, records)
 
     def _refuse_after_cut(self, report: DumpFileReport, stream: DumpStream, last: bytes | None) -> None:
         dump, cut = report.dump, stream.cut
@@ -285,7 +272,7 @@ class _Reader:
 
     def _day_of(self, raw: bytes) -> dt.date | None:
         try:
-            return dt.datetime.fromtimestamp(parse_line(raw, self.latest).created, self.tz).date()
+            return dt.datetime.fromtimestamp(parse_line(raw, self.latest).created, ZoneInfo(self.timezone)).date()
         except LineProblem:
             return None
 
@@ -434,6 +421,25 @@ class _Assembler:
             record_materializations(instance, self.to_record)
 
 
+class _InLine(Executor):
+    """Runs each call at once, in this process: a small import needs no workers."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _workers(paths: list[Path], workers: int | None) -> Executor:
+    if workers is None:
+        size = sum(p.stat().st_size for p in paths if p.is_file())
+        workers = max(2, os.cpu_count() or 1) if size >= PROCESS_MIN_BYTES else 0
+    if workers == 0:
+        return _InLine()
+    # spawn, not fork: the caller may hold threads and the instance's connections
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def import_dumps(
     paths: list[Path],
     *,
@@ -444,26 +450,30 @@ def import_dumps(
     overwrite: bool = False,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> DumpImportReport:
     """Import the dump files `paths` (see the module's docstring) into `data_dir`, recording the
     days in `instance` (not needed with `dry_run`, which places and records nothing).
 
     Days are cut by `created_utc` in the schedule's time zone. `progress` gets a line now and
-    then on a long import.
+    then on a long import. `workers`: processes parsing lines (0: in this process); by default
+    one per core from PROCESS_MIN_BYTES of dumps on. Worker processes are spawned, importing the
+    caller's main module: a script must call this under `if __name__ == "__main__":`.
     """
     if instance is None and not dry_run:
         raise ValueError("an import that is not a dry run needs the Dagster instance")
     data_dir = Path(data_dir)
-    tz = ZoneInfo(config.schedule.timezone)
-    today = today or dt.datetime.now(tz).date()
+    today = today or dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
     report = DumpImportReport(dry_run=dry_run, start_date=config.start_date)
     meter = _Progress(progress)
     with _staging(data_dir, dry_run) as staging:
         spill = _Spill(staging / "spill")
-        reader = _Reader({name.lower(): name for name in config.names}, tz, spill, meter)
-        for index, path in enumerate(paths):
-            report.files.append(reader.read(path, index))
+        with _workers(paths, workers) as pool:
+            reader = _Reader({n.lower(): n for n in config.names}, config.schedule.timezone, spill, meter, pool)
+            for index, path in enumerate(paths):
+                report.files.append(reader.read(path, index))
         spill.flush()
+        report.read_seconds = time.perf_counter() - meter.started
         assembler = _Assembler(
             report,
             report.files,

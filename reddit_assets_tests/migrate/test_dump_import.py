@@ -282,3 +282,21 @@ def test_cli_imports_one_dump_file_and_names_bad_lines_by_file_and_line(tmp_path
         )
     assert f"{D1}|alpha: 0 submissions, 2 comments; materialization recorded" in proc.stdout
     assert (tmp_path / "data" / "scrapes" / str(D2) / "alpha.json").exists()
+
+
+def test_worker_processes_give_the_same_days_and_bad_lines_as_in_line_parsing(tmp_path):
+    config = _config(tmp_path)
+    write_dumps(tmp_path / "dumps")
+    paths, _ = scan_dumps(tmp_path / "dumps")
+    seen = []
+    for workers in (0, 2):
+        report = import_dumps(
+            paths, config=config, data_dir=tmp_path / f"data{workers}", dry_run=True, today=TODAY, workers=workers
+        )
+        seen.append(
+            (
+                [(o.partition, o.status, o.sha256, o.submissions, o.comments) for o in report.outcomes],
+                [(f.path.name, f.lines, f.kept, f.other_subreddits, f.shown, f.cut) for f in report.files],
+            )
+        )
+    assert seen[0] == seen[1] and len(seen[0][0]) == 6
