@@ -60,7 +60,7 @@ from reddit_assets.partitions import partition_key
 # chunks are parsed in one worker process per core while this one decompresses; below that in line.
 CHUNK_BYTES = 4 << 20
 CHUNKS_AHEAD = 4
-PROCESS_MIN_BYTES = 16 << 20
+PROCESS_MIN_BYTES = 64 << 20
 SPILL_BUFFER = 32 << 20  # spilled bytes held before they are appended to their files
 BAD_LINES_SHOWN = 50  # per file; the rest are counted
 PROGRESS_SECONDS = 5.0
@@ -216,30 +216,24 @@ class _Reader:
         return report
 
     def _lines(self, stream: DumpStream, report: DumpFileReport, index: int) -> bytes | None:
-        """Cut the file's lines into chunks parsed by the workers, in order; the last complete line."""
+        """Hand the file's text to the workers in chunks of whole lines, in order; the last chunk."""
         dump = report.dump
         spec = ChunkSpec(dump.kind, dump.all_of_reddit, self.configured, self.timezone, self.latest, index)
         ahead: deque[Future] = deque()
-        chunk: list[bytes] = []
-        held, first, number, last = 0, 1, 0, None
-        for number, raw in enumerate(stream.lines(), 1):  # noqa: B007 - the count is used after the loop
-            chunk.append(raw)
-            held += len(raw)
-            if held >= CHUNK_BYTES:
-                ahead.append(self.workers.submit(parse_chunk, spec, first, b"\n".join(chunk)))
-                last, chunk, held, first = raw, [], 0, number + 1
-                self.progress.lines = self.lines_before + number
-                self.progress.decompressed = self.progress.decompressed_before + stream.decompressed
-                self.progress.tick(report.path.name)
-                while len(ahead) > CHUNKS_AHEAD:
-                    self._take(ahead.popleft().result(), report)
-        if chunk:
-            last = chunk[-1]
-            ahead.append(self.workers.submit(parse_chunk, spec, first, b"\n".join(chunk)))
+        lines, last = 0, None
+        for chunk in stream.chunks(CHUNK_BYTES):
+            ahead.append(self.workers.submit(parse_chunk, spec, lines + 1, chunk))
+            lines += chunk.count(b"\n") + 1
+            last = chunk
+            self.progress.lines = self.lines_before + lines
+            self.progress.decompressed = self.progress.decompressed_before + stream.decompressed
+            self.progress.tick(report.path.name)
+            while len(ahead) > CHUNKS_AHEAD:
+                self._take(ahead.popleft().result(), report)
         while ahead:
             self._take(ahead.popleft().result(), report)
-        report.lines = number
-        self.lines_before += number
+        report.lines = lines
+        self.lines_before += lines
         self.progress.lines = self.lines_before
         self.progress.decompressed_before += stream.decompressed
         self.progress.decompressed = self.progress.decompressed_before
@@ -270,11 +264,14 @@ class _Reader:
             _Refusal(first, last_day, subs, f"{report.path.name} is truncated within or before this day ({report.cut})")
         )
 
-    def _day_of(self, raw: bytes) -> dt.date | None:
-        try:
-            return dt.datetime.fromtimestamp(parse_line(raw, self.latest).created, ZoneInfo(self.timezone)).date()
-        except LineProblem:
-            return None
+    def _day_of(self, chunk: bytes) -> dt.date | None:
+        """The day of the chunk's last good line (a blank or bad one at the end is passed over)."""
+        for raw in reversed(chunk.split(b"\n")):
+            try:
+                return dt.datetime.fromtimestamp(parse_line(raw, self.latest).created, ZoneInfo(self.timezone)).date()
+            except LineProblem:
+                continue
+        return None
 
 
 @dataclass

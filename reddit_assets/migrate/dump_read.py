@@ -26,7 +26,7 @@ class StreamCut(Exception):
 class DumpStream:
     """The decompressed lines of one dump, hashing the compressed bytes as they are read.
 
-    After iterating `lines()`: `sha256` and `size` cover the whole file (also after a cut),
+    After iterating `chunks()`: `sha256` and `size` cover the whole file (also after a cut),
     `decompressed` counts the bytes decoded, and `cut` is the StreamCut or None. A line cut
     off by the end of a truncated stream is not yielded: `partial_line` says whether there
     was one.
@@ -70,19 +70,32 @@ class DumpStream:
         if started or self.size == 0:
             raise StreamCut(self.size, "the zstd stream ends inside a frame (truncated)" if self.size else "empty file")
 
-    def lines(self) -> Iterator[bytes]:
-        """Each complete line, without its newline."""
-        carry = b""
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The decompressed text in pieces of about `size` bytes, each made of whole lines joined by
+        newlines (none at the end): a line is never split across pieces, nor looked at here."""
+        parts: list[bytes] = []  # whole lines, each piece ending with its newline
+        held = 0
+        pending = b""  # the start of a line whose end has not been decoded yet
         try:
             for block in self._blocks():
-                parts = (carry + block if carry else block).split(b"\n")
-                carry = parts.pop()
-                yield from parts
+                end = block.rfind(b"\n")
+                if end < 0:
+                    pending += block
+                    continue
+                parts.append(pending + block[: end + 1] if pending else block[: end + 1])
+                held += len(parts[-1])
+                pending = block[end + 1 :]
+                if held >= size:
+                    yield b"".join(parts)[:-1]
+                    parts, held = [], 0
         except StreamCut as cut:
             self.cut = cut
-            self.partial_line = bool(carry.strip())
+            self.partial_line = bool(pending.strip())
+            if parts:
+                yield b"".join(parts)[:-1]
             while self._read():  # the rest still counts in the file's SHA-256
                 pass
             return
-        if carry.strip():
-            yield carry  # a last line without a newline is complete when the stream is
+        text = b"".join(parts) + pending  # a last line without a newline is complete when the stream is
+        if text.strip():
+            yield text[:-1] if text.endswith(b"\n") else text
