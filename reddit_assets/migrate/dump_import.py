@@ -254,7 +254,7 @@ class _Reader:
         where = f"after line {report.lines:,} (decompressed byte {stream.decompressed:,}){partial}"
         if first is None:  # nothing complete to date the cut by: every day it could hold
             first = dump.month - dt.timedelta(days=1) if dump.month else dt.date(2005, 1, 1)
-        report.cut = f"{cut.problem} at compressed byte {cut.offset:,} of {stream.size:,}, {where}"
+        report.cut = f"{cut.problem} {cut.where} compressed byte {cut.offset:,} of {stream.size:,}, {where}"
         last_day = None
         if dump.month is not None:  # a monthly file holds its month (a day more either side in a time zone)
             next_month = (dump.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)

@@ -18,9 +18,9 @@ READ_BLOCK = 1 << 18  # compressed bytes per read: ~2-3 MB of NDJSON out at the 
 class StreamCut(Exception):
     """The zstd stream stops before its end (truncated) or cannot be decoded (corrupt)."""
 
-    def __init__(self, offset: int, problem: str):
-        super().__init__(f"{problem} at compressed byte {offset}")
-        self.offset, self.problem = offset, problem
+    def __init__(self, offset: int, problem: str, where: str = "at"):
+        super().__init__(f"{problem} {where} compressed byte {offset}")
+        self.offset, self.problem, self.where = offset, problem, where
 
 
 class DumpStream:
@@ -61,7 +61,8 @@ class DumpStream:
                 try:
                     out = frame.decompress(chunk)
                 except zstandard.ZstdError as exc:
-                    raise StreamCut(self.size - len(chunk), f"corrupt zstd data ({exc})") from None
+                    # the offset where the bytes it could not decode begin (a frame's start, or a read's)
+                    raise StreamCut(self.size - len(chunk), f"corrupt zstd data ({exc})", "from") from None
                 started = not frame.eof
                 chunk = frame.unused_data if frame.eof else b""
                 if out:

@@ -300,3 +300,21 @@ def test_worker_processes_give_the_same_days_and_bad_lines_as_in_line_parsing(tm
             )
         )
     assert seen[0] == seen[1] and len(seen[0][0]) == 6
+
+
+def test_a_stream_of_several_frames_is_read_whole_and_a_corrupt_one_stops_where_it_breaks(tmp_path):
+    import io
+
+    from reddit_assets.migrate.dump_read import DumpStream
+
+    one = write_dump(tmp_path / "a.zst", [{"id": f"a{i}"} for i in range(1000)])
+    two = write_dump(tmp_path / "b.zst", [{"id": f"b{i}"} for i in range(1000)])
+    stream = DumpStream(io.BytesIO(one + two))
+    lines = b"\n".join(stream.chunks(1000)).split(b"\n")
+    assert len(lines) == 2000 and json.loads(lines[-1]) == {"id": "b999"} and stream.cut is None
+    assert stream.sha256 == hashlib.sha256(one + two).hexdigest()
+    broken = one + b"\x00" * 64 + two
+    stream = DumpStream(io.BytesIO(broken))
+    lines = b"\n".join(stream.chunks(1000)).split(b"\n")
+    assert len(lines) == 1000 and stream.cut.offset == len(one)  # where the broken frame begins
+    assert "corrupt zstd data" in stream.cut.problem and stream.size == len(broken)
