@@ -23,8 +23,6 @@ could hold) are refused, whatever other files give for them: no half day is reco
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import multiprocessing
 import os
 import time
@@ -38,21 +36,21 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from reddit_assets.config import AppConfig
-from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file, staged_file
+from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
 from reddit_assets.files.paths import raw_file_path
-from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, read_raw_file, size_problem
+from reddit_assets.files.raw_file import size_problem
+from reddit_assets.migrate.dump_days import BuiltDay, DayJob, build_day
 from reddit_assets.migrate.dump_format import (
     DUMP_FORMAT,
     DumpFile,
     LineProblem,
     dump_file,
     parse_line,
-    retrieval_time,
 )
 from reddit_assets.migrate.dump_lines import ChunkResult, ChunkSpec, parse_chunk
 from reddit_assets.migrate.dump_read import DumpStream
 from reddit_assets.migrate.importer import _place, _staging, record_materializations, scan_folder
-from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, REPLACED, Outcome
+from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, Outcome
 from reddit_assets.partitions import partition_key
 
 # Decompressed lines handed to a worker at once, and how many chunks may wait: what is in flight
@@ -60,6 +58,7 @@ from reddit_assets.partitions import partition_key
 # chunks are parsed in one worker process per core while this one decompresses; below that in line.
 CHUNK_BYTES = 4 << 20
 CHUNKS_AHEAD = 4
+DAYS_AHEAD = 8  # days being built by workers while this process places the ones before
 PROCESS_MIN_BYTES = 64 << 20
 SPILL_BUFFER = 32 << 20  # spilled bytes held before they are appended to their files
 BAD_LINES_SHOWN = 50  # per file; the rest are counted
@@ -274,70 +273,8 @@ class _Reader:
         return None
 
 
-@dataclass
-class _Item:
-    retrieved: float
-    created: float
-    raw: bytes
-
-
-def _json(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
-
-
-def _spilled_items(path: Path, items: dict[tuple[str, str], _Item]) -> list[int]:
-    """Merge a spill file into `items` (newest retrieval wins; a later line on a tie); the source files used."""
-    sources = set()
-    with open(path, "rb") as handle:
-        for record in handle:
-            code, item_id, retrieved, created, index, _number, raw = record.rstrip(b"\n").split(b"\t", 6)
-            key = (code.decode(), item_id.decode())
-            new = _Item(float(retrieved), float(created), raw)
-            old = items.get(key)
-            if old is None or new.retrieved >= old.retrieved:
-                items[key] = new
-            sources.add(int(index))
-    return sorted(sources)
-
-
-def _is_dump_day(document: dict) -> bool:
-    settings = document.get("settings")
-    return isinstance(settings, dict) and settings.get("source") == DUMP_FORMAT and "dump_files" in document
-
-
-def _earlier_items(document: dict, items: dict[tuple[str, str], _Item]) -> None:
-    """An earlier dump import's items take part: each kept unless this import has a newer retrieval."""
-    for code, key in _LIST_OF.items():
-        for item in document[key]:
-            old = items.get((code, item["id"]))
-            retrieved = retrieval_time(item)
-            if old is None or retrieved > old.retrieved:
-                created = item.get("created_utc")
-                items[(code, item["id"])] = _Item(retrieved, float(created or 0), _json(item))
-
-
-def _write_day(path: Path, header: dict, items: dict[tuple[str, str], _Item]) -> tuple[str, int, int, int]:
-    """Write the day's raw file into the staging folder; (SHA-256, bytes, submissions, comments)."""
-    lists = {code: sorted(((i.created, k[1], i.raw) for k, i in items.items() if k[0] == code)) for code in _LIST_OF}
-    body = [b'{"format":', _json(RAW_FORMAT)]
-    body += [b"," + _json(key) + b":" + _json(value) for key, value in header.items()]
-    for code, key in _LIST_OF.items():
-        body += [b',"' + key.encode() + b'":[', b",".join(raw for _c, _i, raw in lists[code]), b"]"]
-    body += [
-        b',"submission_count":' + str(len(lists["s"])).encode(),
-        b',"comment_count":' + str(len(lists["c"])).encode() + b"}",
-    ]
-    sha, size = hashlib.sha256(), 0
-    with staged_file(path) as handle:
-        for part in body:
-            sha.update(part)
-            size += len(part)
-            handle.write(part)
-    return sha.hexdigest(), size, len(lists["s"]), len(lists["c"])
-
-
 class _Assembler:
-    """Turns spilled days into placed raw files, one day at a time."""
+    """Turns spilled days into placed raw files: built by the workers, placed here in day order."""
 
     def __init__(self, report: DumpImportReport, files: list[DumpFileReport], data_dir: Path, staging: Path, **opts):
         self.report, self.files, self.data_dir, self.staging = report, files, data_dir, staging
@@ -347,7 +284,8 @@ class _Assembler:
         self.unsynced: set[Path] = set()
         self.to_record: list[Outcome] = []
 
-    def day(self, key: tuple[dt.date, str], spilled: Path, number: int) -> Outcome:
+    def job(self, key: tuple[dt.date, str], spilled: Path, number: int) -> tuple[Outcome, DayJob | None]:
+        """The day's outcome so far, and what a worker is to build (None: refused here)."""
         day, name = key
         target = raw_file_path(self.data_dir, day, name)
         outcome = Outcome(self.files[0].path, IMPORTED, raw_path=target, source_format=DUMP_FORMAT)
@@ -355,54 +293,33 @@ class _Assembler:
         refusal = next((r for r in self.refusals if r.covers(day, name)), None)
         if refusal is not None:
             outcome.status, outcome.reason = BAD, f"refused: {refusal.reason}"
-            return outcome
+            return outcome, None
         if day > self.today:
             outcome.status, outcome.reason = BAD, f"date {day} is in the future (today is {self.today})"
-            return outcome
+            return outcome, None
         problem = size_problem(spilled.stat().st_size)
         if problem:
             outcome.status, outcome.reason = BAD, f"the day's lines are too big for one raw file: {problem}"
+            return outcome, None
+        sources = tuple((f.path.name, f.sha256, f.size) for f in self.files)
+        return outcome, DayJob(day, name, spilled, self.staging / f"day-{number}.json", target, sources, self.overwrite)
+
+    def settle(self, outcome: Outcome, built: BuiltDay, staged: Path) -> Outcome:
+        """Place a built day (unless a conflict or already present) and queue its recording."""
+        outcome.status, outcome.reason = built.status, built.reason
+        outcome.source = self.files[built.source].path
+        if built.status == CONFLICT:
             return outcome
-        items: dict[tuple[str, str], _Item] = {}
-        used = [self.files[i] for i in _spilled_items(spilled, items)]
-        outcome.source = used[0].path
-        dump_files = [{"name": f.path.name, "sha256": f.sha256, "bytes": f.size} for f in used]
-        if target.exists():
-            try:
-                existing = read_raw_file(target)
-            except RawFileError as exc:
-                existing = {"unreadable": exc.problem}
-            if _is_dump_day(existing):
-                _earlier_items(existing, items)
-                known = {(f["name"], f["sha256"]) for f in dump_files}
-                dump_files += [f for f in existing["dump_files"] if (f.get("name"), f.get("sha256")) not in known]
-                outcome.status, outcome.reason = REPLACED, "merged with the day's raw file from an earlier dump import"
-            elif not self.overwrite:
-                outcome.status = CONFLICT
-                outcome.reason = (
-                    f"{target} already holds a scrape or an import of another kind; not overwritten: "
-                    "pass --overwrite to replace it with the dump's day"
-                )
-                return outcome
-            else:
-                outcome.status = REPLACED
-        newest = max((i.retrieved for i in items.values()), default=0) or max(i.created for i in items.values())
-        header = {
-            "subreddit": name,
-            "date": day.isoformat(),
-            "settings": {"name": name, "source": DUMP_FORMAT},
-            "scraped_at": dt.datetime.fromtimestamp(newest, dt.UTC).isoformat(),
-            "api_requests": 0,
-            "dump_files": sorted(dump_files, key=lambda f: f["name"]),
-        }
-        staged = self.staging / f"day-{number}.json"
-        outcome.sha256, outcome.size, outcome.submissions, outcome.comments = _write_day(staged, header, items)
+        outcome.sha256, outcome.size = built.sha256, built.size
+        outcome.submissions, outcome.comments = built.submissions, built.comments
+        target = outcome.raw_path
         if target.exists() and sha256_file(target) == outcome.sha256:
             outcome.status, outcome.reason = PRESENT, "already present"
         elif not self.report.dry_run:
             _place(staged, target, self.folders)
             self.unsynced.add(target.parent)
         staged.unlink(missing_ok=True)
+        day = dt.date.fromisoformat(outcome.partition.split("|")[0])
         if day < self.start_date:
             self.report.before_start.append(outcome)
         elif self.report.dry_run:
@@ -463,12 +380,11 @@ def import_dumps(
     today = today or dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
     report = DumpImportReport(dry_run=dry_run, start_date=config.start_date)
     meter = _Progress(progress)
-    with _staging(data_dir, dry_run) as staging:
+    with _staging(data_dir, dry_run) as staging, _workers(paths, workers) as pool:
         spill = _Spill(staging / "spill")
-        with _workers(paths, workers) as pool:
-            reader = _Reader({n.lower(): n for n in config.names}, config.schedule.timezone, spill, meter, pool)
-            for index, path in enumerate(paths):
-                report.files.append(reader.read(path, index))
+        reader = _Reader({n.lower(): n for n in config.names}, config.schedule.timezone, spill, meter, pool)
+        for index, path in enumerate(paths):
+            report.files.append(reader.read(path, index))
         spill.flush()
         report.read_seconds = time.perf_counter() - meter.started
         assembler = _Assembler(
@@ -481,10 +397,25 @@ def import_dumps(
             refusals=reader.refusals,
             start_date=config.start_date,
         )
-        for number, key in enumerate(sorted(spill.keys)):
-            report.outcomes.append(assembler.day(key, spill.path(key), number))
+        ahead: deque[tuple[Outcome, DayJob, Future]] = deque()
+
+        def settle_first() -> None:
+            outcome, job, built = ahead.popleft()
+            report.outcomes.append(assembler.settle(outcome, built.result(), job.staged))
             meter.days += 1
             meter.tick("writing days")
+
+        for number, key in enumerate(sorted(spill.keys)):
+            outcome, job = assembler.job(key, spill.path(key), number)
+            if job is None:
+                report.outcomes.append(outcome)
+                continue
+            ahead.append((outcome, job, pool.submit(build_day, job)))
+            if len(ahead) > DAYS_AHEAD:
+                settle_first()
+        while ahead:
+            settle_first()
+        report.outcomes.sort(key=lambda o: tuple(o.partition.split("|")))
         assembler.finish(instance)
     meter.tick("done", force=True)
     return report
