@@ -21,7 +21,11 @@ CONFIG_ENV_VAR = "REDDIT_ASSETS_CONFIG"
 DEFAULT_CONFIG_FILE = "subreddits.yaml"
 
 CATEGORY_CODES = {"h": "hot", "n": "new", "t": "top", "c": "controversial", "r": "rising", "s": "search"}
-CATEGORIES = tuple(CATEGORY_CODES.values())
+# `stream` has no code: it is not a listing to snapshot but polls that collect a whole day.
+STREAM = "stream"
+CATEGORIES = (*CATEGORY_CODES.values(), STREAM)
+# Fields a stream entry may not give: it takes every item, so there is no count, window or query.
+STREAM_REFUSED = ("n_results", "time_filter", "query")
 TIME_FILTERS = ("hour", "day", "week", "month", "year", "all")
 # Reddit's rule: ASCII letters, digits and underscores, at most 21; legacy names such
 # as `de` have two letters. re.ASCII keeps unicode look-alikes out.
@@ -104,6 +108,16 @@ class SubredditConfig(ScrapeDefaults):
             raise ValueError("query: category 'search' needs a non-empty query")
         return self
 
+    @model_validator(mode="after")
+    def _stream_comments(self) -> SubredditConfig:
+        if self.category == STREAM and self.comments not in ("all", "none"):
+            raise ValueError("comments: category 'stream' takes 'all' (the comment listing) or 'none'")
+        return self
+
+    @property
+    def is_stream(self) -> bool:
+        return self.category == STREAM
+
     @property
     def comment_expansions(self) -> int | None:
         """`replace_more` limit: None expands everything; 0 none."""
@@ -167,6 +181,19 @@ class SecondPass(_Strict):
         return day_end + dt.timedelta(hours=self.after_hours)
 
 
+class StreamSettings(_Strict):
+    """How stream subreddits are polled: every `poll_seconds`, in runs of `run_minutes`."""
+
+    poll_seconds: float = Field(60, ge=1, le=3600)
+    run_minutes: float = Field(60, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _poll_within_run(self) -> StreamSettings:
+        if self.poll_seconds > self.run_minutes * 60:
+            raise ValueError("poll_seconds: longer than a run (run_minutes); a run would end before its second poll")
+        return self
+
+
 class AppConfig(_Strict):
     """The whole config file."""
 
@@ -176,10 +203,15 @@ class AppConfig(_Strict):
     defaults: ScrapeDefaults = ScrapeDefaults()
     subreddits: tuple[SubredditConfig, ...]
     second_pass: SecondPass = SecondPass()
+    stream: StreamSettings = StreamSettings()
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.subreddits]
+
+    @property
+    def stream_entries(self) -> list[SubredditConfig]:
+        return [s for s in self.subreddits if s.is_stream]
 
     def subreddit(self, name: str) -> SubredditConfig:
         for entry in self.subreddits:
@@ -239,8 +271,12 @@ def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[
         except ValidationError as exc:
             problems.extend(f"{label}: {_describe(e, SubredditConfig)}" for e in exc.errors())
             continue
-        if entry.category != "search" and entry.query is not None:
+        if entry.category != "search" and entry.query is not None and not entry.is_stream:
             problems.append(f"{label}: field 'query': only category 'search' takes a query")
+            continue
+        stream_problems = _stream_problems(label, raw, entry)
+        if stream_problems:
+            problems.extend(stream_problems)
             continue
         folded = entry.name.lower()
         if folded in seen:
@@ -252,6 +288,17 @@ def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[
         seen[folded] = index
         entries.append(entry)
     return entries, problems
+
+
+def _stream_problems(label: str, raw: dict, entry: SubredditConfig) -> list[str]:
+    """A stream entry's own refused fields (the ones it writes, not those it takes from `defaults`)."""
+    if not entry.is_stream:
+        return []
+    return [
+        f"{label}: field '{field}': category 'stream' collects every item; it takes no {field}"
+        for field in STREAM_REFUSED
+        if field in raw
+    ]
 
 
 def parse_config(data: object, *, source: str = "config") -> AppConfig:

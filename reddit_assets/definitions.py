@@ -15,11 +15,13 @@ from reddit_assets.assets.database import build_database_tables
 from reddit_assets.assets.scrape import build_raw_scrape
 from reddit_assets.assets.second_pass import build_second_pass, build_second_pass_archive, build_second_pass_table
 from reddit_assets.assets.second_pass_checks import build_second_pass_checks
+from reddit_assets.assets.stream import build_stream_poll_job
 from reddit_assets.automation.executors import build_executor
 from reddit_assets.automation.jobs import build_jobs
 from reddit_assets.automation.schedule import build_daily_schedule
 from reddit_assets.automation.second_pass_sensor import build_second_pass_sensor
 from reddit_assets.automation.sensors import build_automation_sensors
+from reddit_assets.automation.stream_schedule import build_stream_schedule
 from reddit_assets.config import load_config
 from reddit_assets.partitions import build_partitions
 
@@ -49,8 +51,8 @@ def build_definitions() -> dg.Definitions:
             build_daily_report(app_config, partitions_def),
         ],
         asset_checks=[*build_checks(partitions_def), *build_second_pass_checks(partitions_def), *alerts.checks],
-        jobs=jobs,
-        schedules=[build_daily_schedule(app_config)],
+        jobs=[*jobs, build_stream_poll_job(app_config)],
+        schedules=[build_daily_schedule(app_config), build_stream_schedule(app_config)],
         sensors=[*build_automation_sensors(), build_second_pass_sensor(app_config), *alerts.sensors],
         resources=resources.build_resources(),
         executor=build_executor(),

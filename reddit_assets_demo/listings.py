@@ -107,8 +107,30 @@ def _search(app: RedditServer, subs: list[Subreddit], request: Request) -> tuple
     return subs, (_after_cutoff(app, items, t) if t in TIME_FILTER_SECONDS else items)
 
 
+def live_page(app: RedditServer, request: Request, kind: str) -> Response | None:
+    """A page of a live subreddit's ``/new`` (``t3``) or ``/comments`` (``t1``); None if it is not live."""
+    feed = app.live.get(request.params["sub"].lower())
+    if feed is None:
+        return None
+    indexes = feed.newest(kind, app.now(), LISTING_CAP)
+    limit = max(1, min(PAGE_MAX, request.integer("limit", 25)))
+    after_name = request.form.get("after")
+    start = 0
+    if after_name:
+        index = feed.index_of(kind, after_name.removeprefix(kind + "_"))
+        if index is None or index not in indexes:
+            return Response(200, listing_json([]))
+        start = indexes.index(index) + 1
+    chunk = [feed.item(kind, i) for i in indexes[start : start + limit]]
+    after = chunk[-1]["name"] if chunk and start + limit < len(indexes) else None
+    app.statistics.served(**{"submissions" if kind == "t3" else "comments": len(chunk)})
+    return Response(200, listing_json([thing(kind, d) for d in chunk], after, None))
+
+
 def submissions(app: RedditServer, request: Request) -> Response:
     """``/r/{sub}[/{sort}]`` and ``/r/{sub}/search``: a page of submissions."""
+    if request.params.get("sort") == "new" and (live := live_page(app, request, "t3")) is not None:
+        return live
     subs = app.catalog.resolve(request.params["sub"], request.base)
     sort = request.params.get("sort", "hot")
     if sort == "search":
@@ -127,6 +149,8 @@ def submissions(app: RedditServer, request: Request) -> Response:
 
 def newest_comments(app: RedditServer, request: Request) -> Response:
     """``/r/{sub}/comments``: the newest comments, each with its submission's ``link_*`` fields."""
+    if (live := live_page(app, request, "t1")) is not None:
+        return live
     subs = app.catalog.resolve(request.params["sub"], request.base)
 
     def build() -> list[dict]:

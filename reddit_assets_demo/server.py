@@ -15,6 +15,7 @@ from reddit_assets_demo.catalog import SUBREDDIT_STATES, Catalog
 from reddit_assets_demo.faults import Fault, Faults, send_faulty
 from reddit_assets_demo.generator import SubredditData, generate_subreddit
 from reddit_assets_demo.httpd import Handler, Request, ThreadedServer, hang_up, send
+from reddit_assets_demo.live import LiveFeed
 from reddit_assets_demo.oauth import Tokens
 from reddit_assets_demo.ratelimit import RateLimit, RateLimiter, too_many_requests
 from reddit_assets_demo.stats import ServerStats
@@ -39,7 +40,8 @@ class RedditServer:
     (``max_initial_comments``, ``max_comment_depth``, ``/api/morechildren`` at most
     ``morechildren_limit`` a call) and ``/api/info``. Every API answer carries
     ``x-ratelimit-remaining/used/reset``; past a :class:`RateLimit` budget the answer is 429 with
-    ``retry-after``. :meth:`add_fault` injects statuses, delays, truncated JSON and dropped connections.
+    ``retry-after``. ``live`` feeds (:class:`LiveFeed`) are subreddits whose ``/new`` and ``/comments``
+    grow with ``now``. :meth:`add_fault` injects statuses, delays, truncated JSON and dropped connections.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class RedditServer:
         morechildren_limit: int = 100,
         absolute_depth: bool = False,
         now: float | Callable[[], float] | None = None,
+        live: Iterable[LiveFeed] = (),
         verbose: bool = False,
     ):
         self.day = day or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
@@ -83,6 +86,8 @@ class RedditServer:
         self.absolute_depth = absolute_depth
         self._now = now
         self.verbose = verbose
+        # Live subreddits (`/new` and `/comments` grow with the clock), by lowercased name.
+        self.live = {feed.name.lower(): feed for feed in live}
 
         self.catalog = Catalog(self.data_for, lambda: self.auto_create)
         self.tokens = Tokens()

@@ -12,6 +12,7 @@ pytest_plugins = [
 # Fixtures that start or need a server: a test that asks for one is in the integration tier.
 SERVER_FIXTURES = {
     "reddit_server",
+    "busy_reddit",
     "s3_server",
     "s3_endpoint",
     "s3_client",

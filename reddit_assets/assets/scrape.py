@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from reddit_assets.assets.declarations import OWNERS, RAW_SCRAPE, REDDIT_POOL, RETRY_POLICY
+from reddit_assets.assets.stream import materialize_stream_day
 from reddit_assets.config import AppConfig, SubredditConfig
 from reddit_assets.files.atomic import DiskWriteError
 from reddit_assets.files.preview import top_posts_markdown
@@ -85,6 +86,8 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
         in `<data_dir>/scrapes/<date>/<subreddit>.json` (written atomically)."""
         date, name = split_partition_key(context.partition_key)
         entry = app_config.subreddit(name)
+        if entry.is_stream:  # merged from the poll records: no Reddit call
+            return materialize_stream_day(app_config, entry, date, raw_files)
         past_day, late = plan_scrape(entry, date, dt.datetime.now(tz).date(), config.allow_late_snapshot)
 
         raw_path = raw_files.raw_path(date, name)

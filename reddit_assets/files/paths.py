@@ -52,3 +52,8 @@ def local_second_pass_archive_path(data_dir: str | Path, date: dt.date, subreddi
 
 def pending_alerts_dir(data_dir: str | Path) -> Path:
     return Path(data_dir) / "alerts" / "pending"
+
+
+def stream_records_dir(data_dir: str | Path, subreddit: str) -> Path:
+    """A stream subreddit's poll records: `stream/<subreddit>/<UTC date>/<UTC hour>/<listing>-<time>.json`."""
+    return Path(data_dir) / "stream" / _checked(subreddit)
