@@ -61,11 +61,11 @@ def epoch_seconds(value: object) -> float | int | None:
 def _time_problem(value: object, latest: float) -> str | None:
     if value is None:
         return None
-    value = epoch_seconds(value) if type(value) is str else value
-    if type(value) not in (int, float):
+    seconds = epoch_seconds(value) if type(value) is str else value
+    if type(seconds) not in (int, float):
         return f"a time must be epoch seconds (a number or numeric string), not {type(value).__name__} {_shown(value)}"
-    if not (math.isfinite(value) and EARLIEST <= value <= latest):
-        return f"time {_shown(value)} is outside 2005-01-01 .. now + 1 day"
+    if not (math.isfinite(seconds) and EARLIEST <= seconds <= latest):
+        return f"time {_shown(seconds)} is outside 2005-01-01 .. now + 1 day"
     return None
 
 

@@ -41,7 +41,8 @@ def _comment(field, value):
 CASES = [
     ("created_utc_1e12", _submission("created_utc", 1e12), "submission 'news1': field 'created_utc': time 1000000000000.0 is outside 2005-01-01 .. now + 1 day"),
     ("created_utc_1e17", _submission("created_utc", 1e17), "submission 'news1': field 'created_utc': time 1e+17 is outside 2005-01-01 .. now + 1 day"),
-    ("created_utc_text", _submission("created_utc", "1764201600"), "submission 'news1': field 'created_utc': a time must be epoch seconds (a number), not str '1764201600'"),
+    ("created_utc_text", _submission("created_utc", "26 Nov 2025"), "submission 'news1': field 'created_utc': a time must be epoch seconds (a number or numeric string), not str '26 Nov 2025'"),
+    ("created_utc_text_far", _submission("created_utc", "99999999999"), "submission 'news1': field 'created_utc': time 99999999999 is outside 2005-01-01 .. now + 1 day"),
     ("score_fraction", _submission("score", 1.5), "submission 'news1': field 'score': must be a whole number, not float 1.5"),
     ("score_text", _submission("score", "12"), "submission 'news1': field 'score': must be a whole number, not str '12'"),
     ("id_null", _submission("id", None), "submission #1 (by position): field 'id': an id must be a string, not NoneType None"),
@@ -50,7 +51,7 @@ CASES = [
     ("id_nul", _submission("id", "news0\x00"), "submission #1 (by position): field 'id': an id must be 1 to 100 characters without NUL, not 'news0\\x00'"),
     ("over_18_text", _submission("over_18", "no"), "submission 'news1': field 'over_18': must be true or false, not 'no'"),
     ("title_object", _submission("title", {"a": 1}), "submission 'news1': field 'title': must be text, not dict {'a': 1}"),
-    ("comment_edited_text", _comment("edited", "yesterday"), "comment 'newc2': field 'edited': a time must be epoch seconds (a number), not str 'yesterday'"),
+    ("comment_edited_text", _comment("edited", "yesterday"), "comment 'newc2': field 'edited': a time must be epoch seconds (a number or numeric string), not str 'yesterday'"),
     ("comment_parent_number", _comment("parent_id", 7), "comment 'newc2': field 'parent_id': must be text, not int 7"),
     ("comment_depth_fraction", _comment("depth", 0.5), "comment 'newc2': field 'depth': must be a whole number, not float 0.5"),
 ]  # fmt: skip
