@@ -258,8 +258,16 @@ def _init_pools(args) -> int:
     return 0
 
 
+def _absolute_dagster_home() -> None:
+    """Resolve a relative $DAGSTER_HOME against the current directory: Dagster refuses one that is not absolute."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home and not os.path.isabs(home):
+        os.environ["DAGSTER_HOME"] = os.path.abspath(home)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _absolute_dagster_home()
     commands = {
         "import": _import,
         "validate-config": _validate_config,

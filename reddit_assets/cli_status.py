@@ -87,6 +87,8 @@ def status(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if not os.environ.get("DAGSTER_HOME"):
         return _usage("DAGSTER_HOME is not set; the report reads that Dagster instance's records")
+    if not Path(os.environ["DAGSTER_HOME"]).is_dir():
+        return _usage(f"DAGSTER_HOME {os.environ['DAGSTER_HOME']} is not a directory (a Dagster instance's folder)")
     from reddit_assets.report.gather import gather
     from reddit_assets.report.today import today_for
 

@@ -128,3 +128,45 @@ def test_status_usage_errors_exit_2_with_one_line(env, args, unset, message):
         timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (2, "", f"reddit-assets status: {message}\n")
+
+
+def test_status_reads_a_relative_dagster_home_against_the_current_directory(env, tmp_path):
+    import dagster as dg
+
+    from reddit_assets.assets.declarations import RAW_SCRAPE
+    from reddit_assets.partitions import partition_key
+
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                RAW_SCRAPE,
+                partition=str(partition_key(TODAY, "python")),
+                metadata={"submissions": 3, "comments": 5, "api_requests": 2, "rate_limited": 0},
+            )
+        )
+    done = subprocess.run(
+        [str(CLI), "status", str(TODAY)],
+        env=env | {"DAGSTER_HOME": "./home"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # not loaded nor archived: incomplete, read from that instance
+    assert "python (new): partial\n  scraped:   3 submissions, 5 comments, 2 requests, 0 429 waits\n" in done.stdout
+
+
+def test_status_with_a_dagster_home_that_is_no_folder_says_so(env, tmp_path):
+    done = subprocess.run(
+        [str(CLI), "status"],
+        env=env | {"DAGSTER_HOME": "nope"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert (
+        done.stderr
+        == f"reddit-assets status: DAGSTER_HOME {tmp_path / 'nope'} is not a directory (a Dagster instance's folder)\n"
+    )
