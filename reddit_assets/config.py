@@ -256,7 +256,11 @@ def _entry_label(index: int, raw: object) -> str:
 
 
 def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[list[SubredditConfig], list[str]]:
-    """Every entry validated; (the good ones, one problem line per mistake in the others)."""
+    """Every entry validated; (the good ones, one problem line per mistake in the others).
+
+    An entry with a bad field is still checked for its other mistakes (a query or stream field
+    its category refuses, a repeated name), so one run lists them all.
+    """
     base = defaults.model_dump() if defaults is not None else {}
     entries: list[SubredditConfig] = []
     problems: list[str] = []
@@ -266,45 +270,53 @@ def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[
             problems.append(f"subreddits[{index}]: must be a mapping with a 'name'")
             continue
         label = _entry_label(index, raw)
+        entry, found = None, []
         try:
             entry = SubredditConfig.model_validate({**base, **raw})
         except ValidationError as exc:
-            problems.extend(f"{label}: {_describe(e, SubredditConfig)}" for e in exc.errors())
-            continue
-        if entry.category != "search" and entry.query is not None and not entry.is_stream:
-            problems.append(f"{label}: field 'query': only category 'search' takes a query")
-            continue
-        stream_problems = _stream_problems(label, raw, entry)
-        if stream_problems:
-            problems.extend(stream_problems)
-            continue
-        folded = entry.name.lower()
-        if folded in seen:
-            problems.append(
-                f"{label}: field 'name': same subreddit as "
-                f"{_entry_label(seen[folded], raw_entries[seen[folded]])}; Reddit names ignore case"
-            )
-            continue
-        seen[folded] = index
-        entries.append(entry)
+            found.extend(f"{label}: {_describe(e, SubredditConfig)}" for e in exc.errors())
+        found.extend(_category_problems(label, raw, _given_category(entry, {**base, **raw})))
+        name = raw.get("name")
+        if is_valid_subreddit_name(name):
+            first = seen.setdefault(name.lower(), index)
+            if first != index:
+                found.append(
+                    f"{label}: field 'name': same subreddit as "
+                    f"{_entry_label(first, raw_entries[first])}; Reddit names ignore case"
+                )
+        problems.extend(found)
+        if entry is not None and not found:
+            entries.append(entry)
     return entries, problems
 
 
-def _stream_problems(label: str, raw: dict, entry: SubredditConfig) -> list[str]:
-    """A stream entry's own refused fields (the ones it writes, not those it takes from `defaults`)."""
-    if not entry.is_stream:
-        return []
-    return [
-        f"{label}: field '{field}': category 'stream' collects every item; it takes no {field}"
-        for field in STREAM_REFUSED
-        if field in raw
-    ]
+def _given_category(entry: SubredditConfig | None, merged: dict) -> str | None:
+    """The entry's category, also when another of its fields is bad; None when it is bad itself."""
+    if entry is not None:
+        return entry.category
+    try:
+        return _category(merged.get("category", ScrapeDefaults().category))
+    except ValueError:
+        return None
+
+
+def _category_problems(label: str, raw: dict, category: str | None) -> list[str]:
+    """Fields the entry writes (not those from `defaults`) that its category refuses."""
+    if category == STREAM:
+        return [
+            f"{label}: field '{field}': category 'stream' collects every item; it takes no {field}"
+            for field in STREAM_REFUSED
+            if field in raw
+        ]
+    if category not in (None, "search") and raw.get("query") is not None:
+        return [f"{label}: field 'query': only category 'search' takes a query"]
+    return []
 
 
 def parse_config(data: object, *, source: str = "config") -> AppConfig:
     """Validate a parsed YAML document; ConfigError lists every mistake, each naming entry and field."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping with a 'subreddits' list")
+        raise _config_error(source, ["the top level must be a mapping with a 'subreddits' list"])
     problems: list[str] = []
     raw_entries = data.get("subreddits")
     if not isinstance(raw_entries, list) or not raw_entries:
@@ -379,8 +391,22 @@ def load_config(path: str | os.PathLike | None = None) -> AppConfig:
     path = Path(path) if explicit else config_path()
     text = read_config_text(path, explicit=explicit)
     try:
-        data = load_strict(text)
+        data, duplicates = load_strict(text)
     except StrictYamlError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise ConfigError(f"{where}: {exc.problem}") from None
-    return parse_config(data, source=str(path))
+        raise ConfigError(_at_line(path, exc)) from None
+    try:
+        config = parse_config(data, source=str(path))
+    except ConfigError as exc:
+        if not duplicates:
+            raise
+        problems = [str(d) for d in duplicates] + exc.problems
+        raise _config_error(str(path), problems) from None
+    if len(duplicates) == 1:
+        raise ConfigError(_at_line(path, duplicates[0]))
+    if duplicates:
+        raise _config_error(str(path), [str(d) for d in duplicates])
+    return config
+
+
+def _at_line(path: Path, exc: StrictYamlError) -> str:
+    return f"{path}:{exc.line}: {exc.problem}" if exc.line else f"{path}: {exc.problem}"

@@ -2,7 +2,8 @@
 
 PyYAML's `safe_load` expands aliases (a 400-byte alias bomb grows to gigabytes), recurses
 once per nesting level (100k levels end in a RecursionError) and keeps the last of two
-equal keys without a word. This reader refuses all three, naming the line.
+equal keys without a word. This reader refuses all three, naming the line: an alias or deep
+nesting stops the reading; every duplicate key is listed, and the reading goes on.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self._depth = 0
+        self.duplicates: list[StrictYamlError] = []
 
     def compose_node(self, parent, index):
         if self.check_event(AliasEvent):
@@ -54,9 +56,23 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:
                 raise StrictYamlError("a mapping key must be a plain value", line) from None
             if first is not None:
-                raise StrictYamlError(f"duplicate key {short_repr(key)} (first at line {first})", line)
-            seen[key] = line
+                self.duplicates.append(
+                    StrictYamlError(f"duplicate key {short_repr(key)} (first at line {first})", line)
+                )
+            else:
+                seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        # PyYAML raises a bare ValueError for a date-shaped value that is no real day
+        # (2026-02-30); left as text, it is refused by the field that reads it, with the others.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
 def short_repr(value: object, limit: int = 60) -> str:
@@ -65,10 +81,12 @@ def short_repr(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_strict(text: str) -> object:
-    """Parse one YAML document; StrictYamlError names the line of what is refused or broken."""
+def load_strict(text: str) -> tuple[object, list[StrictYamlError]]:
+    """Parse one YAML document: (the document, one error per duplicate key, in which the last
+    value stands). StrictYamlError names the line of what stops the reading."""
+    loader = _StrictLoader(text)
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        return loader.get_single_data(), loader.duplicates
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -76,3 +94,5 @@ def load_strict(text: str) -> object:
         raise StrictYamlError(f"not valid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:
         raise StrictYamlError(f"not valid YAML: {exc}", None) from None
+    finally:
+        loader.dispose()

@@ -81,6 +81,25 @@ def test_names_differing_only_in_case_are_refused():
         _parse({"name": "Python"}, {"name": "python"})
 
 
+def test_an_entry_with_a_bad_field_is_still_checked_for_its_other_mistakes():
+    with pytest.raises(ConfigError) as info:
+        _parse(
+            {"name": "python", "category": "best"},
+            {"name": "rust", "n_results": 0, "query": "q"},
+            {"name": "Python"},
+            {"name": "go", "category": "stream", "comments": 3, "time_filter": "decade"},
+        )
+    assert info.value.problems == [
+        "subreddits[0] ('python'): field 'category': unknown category 'best': use one of hot, new, top, "
+        "controversial, rising, search, stream or a code h, n, t, c, r, s",
+        "subreddits[1] ('rust'): field 'n_results': Input should be greater than or equal to 1",
+        "subreddits[1] ('rust'): field 'query': only category 'search' takes a query",
+        "subreddits[2] ('Python'): field 'name': same subreddit as subreddits[0] ('python'); Reddit names ignore case",
+        "subreddits[3] ('go'): field 'time_filter': Input should be 'hour', 'day', 'week', 'month', 'year' or 'all'",
+        "subreddits[3] ('go'): field 'time_filter': category 'stream' collects every item; it takes no time_filter",
+    ]
+
+
 @pytest.mark.parametrize(
     "top,field",
     [

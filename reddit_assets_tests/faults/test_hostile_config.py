@@ -47,6 +47,29 @@ def test_validate_config_reports_three_mistakes_in_one_run(tmp_path):
     )
 
 
+def test_validate_config_lists_duplicate_keys_with_the_other_mistakes(tmp_path):
+    path = tmp_path / "subreddits.yaml"
+    path.write_text(
+        "start_date: 2026-02-30\n"
+        "subreddits:\n"
+        "  - {name: python, category: hot, category: top}\n"
+        "  - {name: rust, comments: lots, comments: all}\n"
+        "  - {name: go, category: new, query: golang}\n"
+        "  - {name: Python}\n"
+    )
+    result = _validate(path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"invalid config: {path}: 5 problems:\n"
+        "  line 3: duplicate key 'category' (first at line 3)\n"
+        "  line 4: duplicate key 'comments' (first at line 4)\n"
+        "  subreddits[2] ('go'): field 'query': only category 'search' takes a query\n"
+        "  subreddits[3] ('Python'): field 'name': same subreddit as subreddits[0] ('python'); Reddit names ignore case\n"
+        "  field 'start_date': Input should be a valid date or datetime, day value is outside expected range\n"
+    )
+
+
 def test_typo_in_a_top_level_block_suggests_the_field(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("flags: {master_enabeld: false}\nsubreddits: [{name: python}]\n")
