@@ -1,7 +1,7 @@
 """`make demo`: the whole product on its embedded defaults, with nothing configured.
 
 Starts the Reddit-compatible demo server, then the Dagster UI and daemon on
-127.0.0.1:3000, materializes today's partitions of all four assets through a real
+127.0.0.1:3000, prints the exports that point `reddit-assets` elsewhere at its state, materializes today's partitions of all four assets through a real
 backfill, then today's reddit/daily_report, checks `reddit-assets status` for today, and
 ends with a "where to look" block, the last thing on the screen: Dagster's own logs go to
 `<demo dir>/dagster.log`. Keeps serving until Ctrl-C (or SIGTERM).
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,16 @@ PRODUCTION_VARS = (
     "R2_SECRET_ACCESS_KEY",
     "R2_BUCKET",
 )
+
+
+# What `reddit-assets status` reads: the instance, the data directory and the config file.
+CLI_VARS = ("DAGSTER_HOME", "REDDIT_ASSETS_DATA_DIR", "REDDIT_ASSETS_CONFIG")
+
+
+def cli_exports(env: dict[str, str]) -> list[str]:
+    """Shell lines that point `reddit-assets` in another terminal at the demo's state."""
+    exports = [f"export {name}={shlex.quote(env[name])}" for name in CLI_VARS]
+    return [*exports, "unset DATABASE_URL"]  # status would read that database, not the demo's tables
 
 
 def demo_environment(root: Path, reddit_url: str) -> dict[str, str]:
@@ -138,6 +149,12 @@ def main() -> int:
     base_url = f"http://{host}:{port}"
     try:
         wait_until_up(base_url)
+        exports = "".join(f"\n  {line}" for line in cli_exports(env))
+        print(
+            f"To use reddit-assets on the demo from another terminal, run:{exports}\n"
+            f"  {Path(sys.executable).parent / 'reddit-assets'} status",
+            flush=True,
+        )
         # An older day, as if imported from the old system while Dagster runs (the automation
         # follows materializations recorded after its first tick): loaded, archived, and (it is
         # old enough) fetched again by the second pass.
