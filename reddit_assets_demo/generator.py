@@ -160,6 +160,7 @@ def generate_subreddit(
     n_authors: int | None = None,
     subscribers: int | None = None,
     topic: str | None = None,
+    until: float | None = None,
 ) -> SubredditData:
     """Generate a subreddit's submissions and comment trees for one UTC ``day``.
 
@@ -170,6 +171,8 @@ def generate_subreddit(
     - ``big_thread_comments`` > 0: the highest-scored submission gets exactly that many comments.
     - Comment depth ranges over ``0..max_depth``.
     - ``topic``: about a third of the titles mention it, so a search for it finds posts.
+    - ``until``: nothing is created or edited after this time (epoch seconds): today's data as
+      a scrape at ``until`` finds it; a day that has not begun by then has no submissions.
     """
     if n_submissions < 0 or max_depth < 0:
         raise ValueError("n_submissions and max_depth must be >= 0")
@@ -218,10 +221,13 @@ def generate_subreddit(
     authors = text.authors(rng, n_authors or max(40, n_submissions * 3))
     fullnames = {a: author_fullname(a) for a in authors}
     day_start, _ = utc_day_bounds(day)
-    day_end = day_start + 86399.0  # the day's last second: nothing generated is later
+    day_end = day_start + 86399.0  # the day's last second (or `until`): nothing generated is later
+    if until is not None:
+        day_end = min(day_end, until)
+        n_submissions = n_submissions if until >= day_start else 0
 
     # Submissions: creation times inside the day, ids ascending with time.
-    times = sorted(day_start + rng.random() * 86399.0 for _ in range(n_submissions))
+    times = sorted(day_start + rng.random() * (day_end - day_start) for _ in range(n_submissions))
     submissions: list[dict] = []
     for created in times:
         sid = next_id()

@@ -1,10 +1,12 @@
 """`make demo`: the whole product on its embedded defaults, with nothing configured.
 
-Starts the Reddit-compatible demo server, then the Dagster UI and daemon on
-127.0.0.1:3000, prints the exports that point `reddit-assets` elsewhere at its state, materializes today's partitions of all four assets through a real
-backfill, then today's reddit/daily_report, checks `reddit-assets status` for today, and
-ends with a "where to look" block, the last thing on the screen: Dagster's own logs go to
-`<demo dir>/dagster.log`. Keeps serving until Ctrl-C (or SIGTERM).
+Starts the Reddit-compatible demo server (today's items all created before the start),
+then the Dagster UI and daemon on 127.0.0.1:3000, prints the exports that point
+`reddit-assets` in another terminal at its state, materializes today's partitions of all
+four assets through a real backfill, then today's reddit/daily_report, checks
+`reddit-assets status` for today, and ends with a "where to look" block, the last thing
+on the screen: Dagster's own logs go to `<demo dir>/dagster.log`. Keeps serving until
+Ctrl-C (or SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -134,7 +137,8 @@ def main() -> int:
     past = earlier_day(today)
     data = {
         name: with_earlier_day(
-            generate_subreddit(name, today, topic=topic), generate_subreddit(name, past, topic=topic)
+            generate_subreddit(name, today, topic=topic, until=time.time()),
+            generate_subreddit(name, past, topic=topic),
         )
         for name, topic in topics.items()
     }

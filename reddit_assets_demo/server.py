@@ -172,8 +172,10 @@ class RedditServer:
         return self._now() if callable(self._now) else float(self._now)
 
     def data_for(self, name: str, day: dt.date | None = None) -> SubredditData:
-        """Generate ``name``'s data for ``day`` with this server's seed and generator settings."""
-        return generate_subreddit(name, day or self.day, seed=self.seed, **self.generator_kwargs)
+        """Generate ``name``'s data for ``day`` with this server's seed and generator settings, as it
+        stands now: for today, nothing created later than this first request for it."""
+        settings = {"until": self.now(), **self.generator_kwargs}
+        return generate_subreddit(name, day or self.day, seed=self.seed, **settings)
 
     def set_subreddit(self, name: str, data: SubredditData | None = None, *, state: str | None = None) -> None:
         """Serve ``data`` (``None``: generate for the server's day) as ``name``'s current dataset."""
