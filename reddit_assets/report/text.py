@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reddit_assets.report.branches import ARCHIVED, BRANCHES, LOADED, SCRAPED, Branch
-from reddit_assets.report.gather import DONE, FAILED, DayReport, PartitionReport
+from reddit_assets.report.gather import CANNOT_SCRAPE, DONE, FAILED, DayReport, PartitionReport
 
 
 def _numbers(branch: Branch, values: dict) -> str:
@@ -47,9 +47,12 @@ def describe_checks(row: PartitionReport) -> str:
 
 
 def summary_line(day: DayReport) -> str:
+    """The day's verdict; partitions that can never have data are counted apart from missing ones."""
     complete = day.count("complete")
     verdict = "complete" if day.complete else "INCOMPLETE"
-    return f"{day.date}: {verdict}, {complete} of {len(day.rows)} subreddit(s) scraped, loaded and archived"
+    line = f"{day.date}: {verdict}, {complete} of {len(day.rows)} subreddit(s) scraped, loaded and archived"
+    never = day.count(CANNOT_SCRAPE)
+    return line + (f"; {never} cannot be scraped any more" if never else "")
 
 
 def render_text(days: list[DayReport], branches: tuple[Branch, ...] = BRANCHES) -> str:

@@ -8,7 +8,7 @@ import re
 from reddit_assets.assets.daily_report import grid_dates
 from reddit_assets.report.gather import CANNOT_SCRAPE, DONE, FAILED, NOT_RUN, OFF, Cell, DayReport, PartitionReport
 from reddit_assets.report.picture import COLOURS, markdown_image, render_html, render_svg, status_line
-from reddit_assets.report.text import render_markdown, render_text
+from reddit_assets.report.text import render_markdown, render_text, summary_line
 
 DAY = dt.date(2026, 12, 2)
 
@@ -74,6 +74,9 @@ def test_totals_sum_the_subreddits_and_count_partitions_per_state():
     assert totals["partitions_complete"] == 2 and totals["partitions_cannot_scrape"] == 1
     assert all(isinstance(v, int) for v in totals.values())
     assert not day.complete
+    assert summary_line(day) == (
+        f"{DAY}: INCOMPLETE, 2 of 3 subreddit(s) scraped, loaded and archived; 1 cannot be scraped any more"
+    )
 
 
 def test_text_and_markdown_say_what_each_branch_holds_or_why_not():
