@@ -22,6 +22,7 @@ MODULES = (
     "archive_backfill",
     "import_bench",
     "dump_bench",
+    "stream_bench",
 )
 
 

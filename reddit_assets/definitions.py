@@ -21,7 +21,7 @@ from reddit_assets.automation.jobs import build_jobs
 from reddit_assets.automation.schedule import build_daily_schedule
 from reddit_assets.automation.second_pass_sensor import build_second_pass_sensor
 from reddit_assets.automation.sensors import build_automation_sensors
-from reddit_assets.automation.stream_schedule import build_stream_schedule
+from reddit_assets.automation.stream_schedule import build_stream_day_sensor, build_stream_schedule
 from reddit_assets.config import load_config
 from reddit_assets.partitions import build_partitions
 
@@ -53,7 +53,12 @@ def build_definitions() -> dg.Definitions:
         asset_checks=[*build_checks(partitions_def), *build_second_pass_checks(partitions_def), *alerts.checks],
         jobs=[*jobs, build_stream_poll_job(app_config)],
         schedules=[build_daily_schedule(app_config), build_stream_schedule(app_config)],
-        sensors=[*build_automation_sensors(), build_second_pass_sensor(app_config), *alerts.sensors],
+        sensors=[
+            *build_automation_sensors(),
+            build_second_pass_sensor(app_config),
+            build_stream_day_sensor(app_config),
+            *alerts.sensors,
+        ],
         resources=resources.build_resources(),
         executor=build_executor(),
     )

@@ -19,8 +19,8 @@ _ID_MASK = (1 << _ID_BITS) - 1
 _MULT = 0x9E3779B97F & _ID_MASK | 1  # odd, so multiplication is invertible modulo 2**40
 _MULT_INV = pow(_MULT, -1, 1 << _ID_BITS)
 _OFFSET = 36**7  # every id has 8 base36 digits or more, as Reddit's do now
-# A comment replies to the comment made this many comments before it when both are on the same submission.
-_REPLY_STRIDE = 5
+# Comments come in threads of this many consecutive ones on one submission, each replying to the one before.
+_THREAD = 4
 _RECENT_SUBMISSIONS = 20
 
 
@@ -99,18 +99,18 @@ class LiveFeed:
         }
 
     def _submission_of(self, comment_index: int) -> int:
-        """The submission a comment is on: one of the newest when it is made."""
-        existing = self.count("t3", self.created("t1", comment_index))
+        """The submission a comment is on: one of the newest when its thread begins."""
+        first = comment_index - comment_index % _THREAD
+        existing = self.count("t3", self.created("t1", first))
         if existing <= 0:
             return 0
-        return max(0, existing - 1 - comment_index % min(existing, _RECENT_SUBMISSIONS))
+        return max(0, existing - 1 - (first // _THREAD) % min(existing, _RECENT_SUBMISSIONS))
 
     def comment(self, index: int) -> dict:
         item_id = self._id("t1", index)
         on = self._submission_of(index)
         link_id = "t3_" + self._id("t3", on)
-        earlier = index - _REPLY_STRIDE
-        parent = "t1_" + self._id("t1", earlier) if earlier >= 0 and self._submission_of(earlier) == on else link_id
+        parent = "t1_" + self._id("t1", index - 1) if index % _THREAD else link_id
         author = f"streamer{_salt(self.name, 'c', index) % 500}"
         return {
             "id": item_id,

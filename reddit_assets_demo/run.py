@@ -33,6 +33,7 @@ from reddit_assets_demo.earlier_day import earlier_day, import_earlier_day, with
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_demo.processes import start_process_group, stop_process_group
 from reddit_assets_demo.server import RedditServer
+from reddit_assets_demo.stream_demo import demo_config_file, first_polls, live_feeds
 
 REPORT = ["reddit", "daily_report"]
 ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
@@ -126,6 +127,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     root = Path(os.environ.get("REDDIT_ASSETS_DEMO_DIR", ".demo")).resolve()
     host, port = "127.0.0.1", int(os.environ.get("REDDIT_ASSETS_DEMO_PORT", "3000"))
+    os.environ["REDDIT_ASSETS_CONFIG"] = str(demo_config_file(root))
     config = load_config()
     today = dt.datetime.now(dt.UTC).date()
 
@@ -144,7 +146,7 @@ def main() -> int:
     }
     with dg.DagsterInstance.from_config(str(home)) as instance:
         ensure_pool_limit(instance)  # before the run queue's first pass, as the daemon's unit does
-    reddit = RedditServer(data, day=today, auto_create=True).start()
+    reddit = RedditServer(data, day=today, auto_create=True, live=live_feeds(config, today)).start()
     print(f"demo Reddit server with generated data: {reddit.url}", flush=True)
     env = demo_environment(root, reddit.url)
     log_path = root / "dagster.log"
@@ -165,6 +167,8 @@ def main() -> int:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             imported = import_earlier_day(config, past, root / "data", instance, topics)
         print(f"imported {len(imported.outcomes)} raw files of {past}; the automation loads them", flush=True)
+        polls = first_polls(config, root / "data", reddit.url)
+        print(f"{polls} first polls of the stream subreddits; stream_poll_schedule polls them from now on", flush=True)
         keys = [f"{today.isoformat()}|{name}" for name in config.names]
         backfill_id = launch_asset_backfill(base_url, ASSETS, keys, title="make demo: today's partitions")
         print(f"materializing {len(keys)} partitions of 4 assets (backfill {backfill_id}) ...", flush=True)
@@ -181,11 +185,13 @@ def main() -> int:
             f"  daily report:    {base_url}/assets/reddit/daily_report?view=partitions&partition={today}\n"
             f"  report page:     {data_dir / 'reports' / f'daily_report_{today}.html'}\n"
             f"  status:          DAGSTER_HOME={env['DAGSTER_HOME']} REDDIT_ASSETS_DATA_DIR={data_dir} "
+            f"REDDIT_ASSETS_CONFIG={env['REDDIT_ASSETS_CONFIG']} "
             f"{Path(sys.executable).parent / 'reddit-assets'} status\n"
             f"                   exit {code}: {summary}\n"
             f"  raw files:       {data_dir / 'scrapes' / today.isoformat()}\n"
             f"  second pass:     {data_dir / 'scrapes' / past.isoformat()} (*.second_pass.json, table "
             "reddit_second_pass, views reddit_*_then_and_now; sensor second_pass_when_due)\n"
+            f"  stream polls:    {data_dir / 'stream'} (stream_poll_job; days built after midnight: stream_day_sensor)\n"
             f"  tables:          {data_dir / 'reddit.db'} (SQLite)\n"
             f"  archives:        {data_dir / 'r2'} (local folder store)\n"
             f"  Dagster's logs:  {log_path}\n"

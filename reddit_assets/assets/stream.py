@@ -21,13 +21,14 @@ from reddit_assets.stream.records import PollRecordError, last_seen_ids, write_p
 STREAM_POLL_JOB = "stream_poll_job"
 
 
+def stream_listings(entry: SubredditConfig) -> tuple[str, ...]:
+    """The listings a stream entry polls: `/new`, and `/comments` unless comments are `none`."""
+    return (NEW, COMMENTS) if entry.comments != "none" else (NEW,)
+
+
 def stream_targets(app_config: AppConfig) -> list[tuple[str, str]]:
-    """(subreddit, listing) of every stream entry: `/new`, and `/comments` unless comments are `none`."""
-    return [
-        (entry.name, listing)
-        for entry in app_config.stream_entries
-        for listing in ((NEW, COMMENTS) if entry.comments != "none" else (NEW,))
-    ]
+    """(subreddit, listing) of every stream entry."""
+    return [(entry.name, listing) for entry in app_config.stream_entries for listing in stream_listings(entry)]
 
 
 def build_stream_poll_job(app_config: AppConfig) -> dg.JobDefinition:

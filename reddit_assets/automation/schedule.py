@@ -24,10 +24,13 @@ def build_daily_schedule(app_config: AppConfig) -> dg.ScheduleDefinition:
         ),
     )
     def daily_scrape_schedule(context: dg.ScheduleEvaluationContext):
-        """One run per configured subreddit for the day the tick falls on."""
+        """One run per configured subreddit for the day the tick falls on (stream subreddits'
+        days are built once they are over, by stream_day_sensor)."""
         day = context.scheduled_execution_time.astimezone(ZoneInfo(tz)).date()
-        for name in app_config.names:
-            key = partition_key(day, name)
+        for entry in app_config.subreddits:
+            if entry.is_stream:
+                continue
+            key = partition_key(day, entry.name)
             yield dg.RunRequest(run_key=str(key), partition_key=key)
 
     return daily_scrape_schedule

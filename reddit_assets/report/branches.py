@@ -56,6 +56,10 @@ SCRAPED = Branch(
         "waits_429": (RAW_SCRAPE, "rate_limited"),
         "late_snapshot": (RAW_SCRAPE, "late_snapshot"),
         "reached_day_start": (RAW_SCRAPE, "reached_day_start"),
+        # Stream subreddits only: whether polls covered the whole day, and how much they missed.
+        "coverage_complete": (RAW_SCRAPE, "coverage_complete"),
+        "minutes_uncovered": (RAW_SCRAPE, "minutes_uncovered"),
+        "coverage_gaps": (RAW_SCRAPE, "coverage_gaps"),
     },
     totals=("submissions", "comments", "api_requests", "waits_429"),
 )

@@ -16,6 +16,8 @@ def _numbers(branch: Branch, values: dict) -> str:
             text += ", late snapshot"
         if values.get("reached_day_start") is not None:
             text += f", reached day start: {'yes' if values['reached_day_start'] else 'no'}"
+        if values.get("coverage_complete") is not None:
+            text += f", coverage: {coverage(values)}"
         return text
     if branch is LOADED:
         return f"{values.get('submission_rows', '?')} submission + {values.get('comment_rows', '?')} comment rows"
@@ -23,6 +25,17 @@ def _numbers(branch: Branch, values: dict) -> str:
         where = "uploaded" if values.get("uploaded") else "kept locally"
         return f"{where}, {values.get('archive_bytes', '?')} bytes, {values.get('object_key', '?')}"
     return ", ".join(f"{k} {v}" for k, v in values.items())
+
+
+def coverage(values: dict) -> str:
+    """A stream day's coverage in words: complete, or the minutes its polls did not cover."""
+    if values.get("coverage_complete"):
+        return "complete"
+    gaps = int(values.get("coverage_gaps") or 0)
+    minutes = values.get("minutes_uncovered")
+    if not gaps:
+        return "day not over yet, no gap so far"
+    return f"{minutes} min uncovered in {gaps} gap(s)"
 
 
 def describe(branch: Branch, row: PartitionReport) -> str:

@@ -45,10 +45,13 @@ def iso(seconds: float) -> str:
 
 
 def _covered(poll: Poll) -> tuple[float, float]:
+    # Up to the newest item seen when it is newer than the poll's start: an item made while the
+    # first page was on its way was listed, so the time before it was covered too.
+    created = [float(i["created_utc"]) for i in poll.items]
+    high = max([poll.started_utc, *created])
     if poll.natural_end:
-        return float("-inf"), poll.started_utc
-    oldest = min((float(i["created_utc"]) for i in poll.items), default=poll.started_utc)
-    return min(oldest, poll.started_utc), poll.started_utc
+        return float("-inf"), high
+    return min(created, default=poll.started_utc), high
 
 
 def listing_gaps(polls: list[Poll], start: float, until: float) -> list[tuple[float, float]]:

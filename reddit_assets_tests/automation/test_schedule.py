@@ -58,3 +58,18 @@ def test_create_archives_disabled_leaves_archive_out_of_the_daily_job(monkeypatc
     )
     keys = {k.to_user_string() for k in defs.resolve_job_def("daily_scrape_job").asset_layer.executable_asset_keys}
     assert keys == {"reddit/raw_scrape", "reddit/submissions", "reddit/comments"}
+
+
+def test_stream_subreddits_are_left_to_the_stream_automation(monkeypatch, tmp_path):
+    defs = configure(
+        monkeypatch,
+        tmp_path,
+        reddit_url="http://127.0.0.1:9",
+        start_date="2026-11-01",
+        subreddits=[{"name": "de"}, {"name": "AskReddit", "category": "stream", "comments": "all"}],
+    )
+    _, requests = _tick(defs, dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.UTC))
+    assert [r.partition_key for r in requests] == ["2026-11-27|de"]  # at 23:30 the stream day is not over
+    assert defs.resolve_schedule_def("stream_poll_schedule").default_status == dg.DefaultScheduleStatus.RUNNING
+    sensor = defs.resolve_sensor_def("stream_day_sensor")
+    assert sensor.job_name == "daily_scrape_job" and sensor.default_status == dg.DefaultSensorStatus.RUNNING

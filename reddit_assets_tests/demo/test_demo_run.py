@@ -5,6 +5,7 @@ repository's subreddits.yaml, and SIGTERM (like Ctrl-C) must stop every process 
 """
 
 import datetime as dt
+import json
 import os
 import signal
 import sqlite3
@@ -21,6 +22,7 @@ from reddit_assets.assets.daily_report import DAILY_REPORT
 from reddit_assets.config import load_config
 from reddit_assets.files.paths import archive_object_key
 from reddit_assets_demo.processes import free_port
+from reddit_assets_demo.stream_demo import STREAM_NAME
 from reddit_assets_tests.harness import CLI
 
 pytestmark = pytest.mark.slow
@@ -76,7 +78,10 @@ def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
             assert page.status == 200
 
         today = dt.datetime.now(dt.UTC).date()
-        names = load_config(REPO / "subreddits.yaml").names
+        names = load_config(root / "subreddits.yaml").names  # the repository's, plus the stream subreddit
+        assert names == [*load_config(REPO / "subreddits.yaml").names, STREAM_NAME]
+        stream_day = json.loads((data / "scrapes" / today.isoformat() / f"{STREAM_NAME}.json").read_text())
+        assert stream_day["coverage"]["polls"] >= 2 and stream_day["coverage"]["complete"] is False  # day not over
         with sqlite3.connect(data / "reddit.db") as db:
             for name in names:
                 assert (data / "scrapes" / today.isoformat() / f"{name}.json").exists(), name
@@ -110,7 +115,7 @@ def test_demo_materializes_today_and_stops_everything_on_sigterm(tmp_path):
         told = screen[screen.index(EXPORTS) + len(EXPORTS) : screen.index("\n\n  Dagster UI:")].splitlines()
         commands = [line.strip() for line in told[1 : told.index(f"  {CLI} status") + 1]]
         assert commands[:2] == [f"export DAGSTER_HOME={root / 'dagster_home'}", f"export REDDIT_ASSETS_DATA_DIR={data}"]
-        assert commands[2] == f"export REDDIT_ASSETS_CONFIG={REPO / 'subreddits.yaml'}"
+        assert commands[2] == f"export REDDIT_ASSETS_CONFIG={root / 'subreddits.yaml'}"
         status = subprocess.run(
             ["bash", "-c", "\n".join(commands)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
         )
