@@ -305,7 +305,7 @@ class S3ObjectStore(ObjectStore):
             detail = f"BadDigest {err.get('Message', '')}".rstrip()
             raise UploadVerificationError(
                 f"upload to {self.describe()}, key {key} did not verify: the store refused the bytes it received "
-                f"as not matching the SHA-256 sent with them (expected {sha256}; {detail}); nothing was stored"
+                f"as not matching the SHA-256 sent with them (expected {sha256}; {detail}); the key was left as it was"
             ) from None
 
     def _verify_by_head(self, key: str, size: int, sha256: str) -> ObjectInfo:

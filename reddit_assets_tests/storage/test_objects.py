@@ -230,6 +230,26 @@ def test_bytes_changed_on_the_way_are_refused(read_back, s3_endpoint, s3_credent
     assert s3_client.head_object(Bucket=s3_bucket, Key=KEY)["Metadata"] == {"sha256": sha}
 
 
+def test_an_object_replaced_before_the_head_does_not_verify(
+    r2_endpoint_url, s3_credentials, s3_bucket, s3_client, tmp_path
+):
+    """Another writer puts other bytes under the key between our PUT and our HEAD: the HEAD
+    sees another size and SHA-256, the upload is an error and no object claims our SHA-256."""
+    store = r2_resource(r2_endpoint_url, s3_credentials, s3_bucket).store()
+    path, sha = _file(tmp_path / "a.zip", 4000, b"h")
+    other = b"other writer"
+
+    def other_writer(**_):
+        s3_client.put_object(
+            Bucket=s3_bucket, Key=KEY, Body=other, Metadata={"sha256": hashlib.sha256(other).hexdigest()}
+        )
+
+    store.client.meta.events.register("after-call.s3.PutObject", other_writer)
+    with pytest.raises(UploadVerificationError, match=rf"{KEY} did not verify: stored size 12 != local size 4000"):
+        store.put_verified(KEY, path, sha)
+    assert store.head(KEY) is None and path.exists()
+
+
 def test_large_file_is_one_put_up_to_5_gib_and_multipart_above(
     s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path
 ):
