@@ -63,7 +63,7 @@ class VerificationError(ObjectStoreError):
 
 
 class UploadVerificationError(VerificationError):
-    """The object read back after an upload does not have the expected size or SHA-256."""
+    """An upload is not stored with the expected size or SHA-256 (refused by the store, or found by HEAD or read-back)."""
 
 
 class DownloadVerificationError(VerificationError):
