@@ -20,7 +20,7 @@ from reddit_assets.storage.objects import ObjectStore, ObjectStoreRefused
 from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 # A run over many partitions keeps a few archives in flight: each one's upload and
-# read-back wait on the store (two round trips to R2), while the next is built. The
+# verifying HEAD wait on the store (two round trips to R2), while the next is built. The
 # budget of raw bytes keeps a backfill of large days to about one large day's memory.
 IN_FLIGHT_ARCHIVES = 4
 IN_FLIGHT_RAW_BYTES = 64 << 20

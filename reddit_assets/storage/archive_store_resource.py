@@ -73,7 +73,13 @@ class ArchiveStoreResource(ConfigurableResource):
 
 
 class R2ArchiveStore(S3Resource, ArchiveStoreResource):
-    """Archive bucket on Cloudflare R2 (or any S3-compatible endpoint), with verified uploads."""
+    """Archive bucket on Cloudflare R2 (or any S3-compatible endpoint), with verified uploads.
+
+    An upload sends the zip's SHA-256 with it, R2 refuses bytes that do not match, and a
+    HEAD confirms the stored size and SHA-256: nothing is downloaded. For an endpoint that
+    does not check `x-amz-checksum-sha256` (moto, some S3-compatible servers), set
+    `verify_by_read_back=True`: each upload is then read back whole and hashed.
+    """
 
     kind: ClassVar[str] = "s3"
 
@@ -88,7 +94,17 @@ class R2ArchiveStore(S3Resource, ArchiveStoreResource):
     addressing_style: str = Field(default="path", description="S3 addressing style: 'path' or 'virtual'.")
     part_size_mib: int = Field(
         default=DEFAULT_PART_SIZE // MiB,
-        description="Multipart threshold and part size in MiB (parts are equal in size; at least 5).",
+        description=(
+            "Part size in MiB of the multipart uploads of archives above 5 GiB, the most one PUT"
+            " carries (parts are equal in size; at least 5)."
+        ),
+    )
+    verify_by_read_back: bool = Field(
+        default=False,
+        description=(
+            "Read each uploaded archive back and hash it, for stores that do not check the"
+            " SHA-256 sent with an upload; off: one HEAD checks size and recorded SHA-256."
+        ),
     )
 
     @classmethod
@@ -137,7 +153,9 @@ class R2ArchiveStore(S3Resource, ArchiveStoreResource):
     def store(self) -> ObjectStore:
         if not self.bucket:
             raise ValueError("R2ArchiveStore needs a bucket (set R2_BUCKET)")
-        return S3ObjectStore(self.get_client(), self.bucket, part_size=self.part_size_mib * MiB)
+        return S3ObjectStore(
+            self.get_client(), self.bucket, part_size=self.part_size_mib * MiB, read_back=self.verify_by_read_back
+        )
 
 
 class LocalArchiveStore(ArchiveStoreResource):

@@ -1,9 +1,9 @@
 """Object stores for archives: an S3-compatible bucket (Cloudflare R2, moto) and a local folder.
 
-Both give the same promise: `put_verified` returns only once the stored object has been
-read back and its size and SHA-256 match what the caller expects. The SHA-256 is kept
-with the object (S3 metadata `sha256`; a sidecar file locally), so `head` can report it
-without downloading. Keys are deterministic, so putting a key again replaces the object.
+Both give the same promise: `put_verified` returns only once the stored object is known
+to have the size and SHA-256 the caller expects. The SHA-256 is kept with the object (S3
+metadata `sha256`; a sidecar file locally), so `head` can report it without downloading.
+Keys are deterministic, so putting a key again replaces the object.
 
 Errors are `ObjectStoreError`s whose messages name the store and the key, never a
 credential: `ObjectStoreUnavailable` when the endpoint cannot be reached,
@@ -13,6 +13,7 @@ credential: `ObjectStoreUnavailable` when the endpoint cannot be reached,
 from __future__ import annotations
 
 import abc
+import base64
 import contextlib
 import json
 import mimetypes
@@ -26,6 +27,8 @@ from reddit_assets.files.atomic import atomic_file, copy_hashing, sha256_file
 
 MiB = 1 << 20
 DEFAULT_PART_SIZE = 16 * MiB
+# The largest object S3 and R2 take in one PutObject; larger ones must go multipart.
+SINGLE_PUT_LIMIT = 5 * 1024 * MiB
 SHA256_METADATA_KEY = "sha256"
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -60,7 +63,7 @@ class VerificationError(ObjectStoreError):
 
 
 class UploadVerificationError(VerificationError):
-    """The object read back after an upload does not have the expected size or SHA-256."""
+    """An upload is not stored with the expected size or SHA-256 (refused by the store, or found by HEAD or read-back)."""
 
 
 class DownloadVerificationError(VerificationError):
@@ -110,7 +113,7 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def put_verified(self, key: str, path: Path, sha256: str) -> UploadResult:
-        """Store `path` under `key`, read it back, and check size and SHA-256.
+        """Store `path` under `key` and check the stored object's size and SHA-256.
 
         Raises UploadVerificationError (and leaves no object claiming that SHA-256) if the
         stored bytes do not match `sha256`.
@@ -145,14 +148,27 @@ class ObjectStore(abc.ABC):
 class S3ObjectStore(ObjectStore):
     """An S3-compatible bucket through a boto3 client (R2 in production, moto in tests).
 
-    Uploads go through `client.upload_file` with a TransferConfig whose threshold and
-    part size are equal, so every multipart part except the last has the same size (R2
-    requires it). No ACLs are sent. The SHA-256 goes in the object's metadata.
+    An object up to `single_put_limit` (5 GiB) is one PutObject that carries its SHA-256
+    (`x-amz-checksum-sha256`): R2 refuses bytes that do not match it (BadDigest), so a
+    HEAD then only confirms the size and the recorded SHA-256, and nothing is read back.
+    With `read_back=True`, for stores that do not check that header, the object is read
+    back and hashed instead. A larger object goes multipart through `client.upload_file`
+    (threshold and part size equal, so every part except the last has the same size, as
+    R2 requires) and is always read back. No ACLs are sent. The SHA-256 also goes in the
+    object's metadata.
     """
 
     kind = "s3"
 
-    def __init__(self, client, bucket: str, part_size: int = DEFAULT_PART_SIZE, max_concurrency: int = 4):
+    def __init__(
+        self,
+        client,
+        bucket: str,
+        part_size: int = DEFAULT_PART_SIZE,
+        max_concurrency: int = 4,
+        read_back: bool = False,
+        single_put_limit: int = SINGLE_PUT_LIMIT,
+    ):
         if not bucket:
             raise ValueError("an S3 object store needs a bucket name")
         if part_size < 5 * MiB:
@@ -161,6 +177,10 @@ class S3ObjectStore(ObjectStore):
         self.bucket = bucket
         self.part_size = part_size
         self.max_concurrency = max_concurrency
+        self.read_back = read_back
+        if single_put_limit > SINGLE_PUT_LIMIT:
+            raise ValueError("a single S3 PutObject carries at most 5 GiB")
+        self.single_put_limit = single_put_limit
 
     # -- helpers
 
@@ -218,12 +238,12 @@ class S3ObjectStore(ObjectStore):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return status == 404 or err.get("Code") in ("404", "NoSuchKey", "NotFound")
 
-    def _head_raw(self, key: str) -> dict | None:
+    def _head_raw(self, key: str, **extra) -> dict | None:
         import botocore.exceptions as bce
 
         with self._errors("head", key):
             try:
-                return self.client.head_object(Bucket=self.bucket, Key=key)
+                return self.client.head_object(Bucket=self.bucket, Key=key, **extra)
             except bce.ClientError as exc:
                 if self._is_missing(exc):
                     return None
@@ -250,19 +270,67 @@ class S3ObjectStore(ObjectStore):
         content_type = mimetypes.guess_type(key)[0]
         if content_type:
             extra["ContentType"] = content_type
+        single = size <= self.single_put_limit
         with self._errors("upload", key):
-            if size < self.part_size:
-                # One PutObject, as upload_file would send, without its transfer manager
-                # and thread pool: against moto that overhead was 1.6 of a small
-                # archive's 8.4 ms upload.
-                with open(path, "rb") as body:
-                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+            if single:
+                self._put_checked(key, path, sha256, extra)
             else:
+                # Above the 5 GiB a single PUT may carry: multipart, as upload_file sends it.
+                # The store checks no SHA-256 of the whole object then, so it is read back.
                 self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self._transfer_config())
-        self._verify_stored(key, size, sha256)
+        if single and not self.read_back:
+            self._verify_by_head(key, size, sha256)
+        else:
+            self._verify_by_read_back(key, size, sha256)
         return UploadResult(key=key, size=size, sha256=sha256)
 
-    def _verify_stored(self, key: str, size: int, sha256: str) -> ObjectInfo:
+    def _put_checked(self, key: str, path: Path, sha256: str, extra: dict) -> None:
+        """One PutObject carrying the file's SHA-256; the store's BadDigest becomes an UploadVerificationError.
+
+        ChecksumAlgorithm makes the store record the checksum (moto keeps it only then);
+        with ChecksumSHA256 given, botocore computes none of its own (no CRC32 header or
+        trailer, which R2 refuses)."""
+        import botocore.exceptions as bce
+
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+        try:
+            with open(path, "rb") as body:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=body, ChecksumSHA256=checksum, ChecksumAlgorithm="SHA256", **extra
+                )
+        except bce.ClientError as exc:
+            err = exc.response.get("Error", {})
+            if err.get("Code") != "BadDigest":
+                raise
+            detail = f"BadDigest {err.get('Message', '')}".rstrip()
+            raise UploadVerificationError(
+                f"upload to {self.describe()}, key {key} did not verify: the store refused the bytes it received "
+                f"as not matching the SHA-256 sent with them (expected {sha256}; {detail}); the key was left as it was"
+            ) from None
+
+    def _verify_by_head(self, key: str, size: int, sha256: str) -> ObjectInfo:
+        """One HEAD: the stored size, and the SHA-256 the store recorded (checksum and metadata),
+        must be ours; raise UploadVerificationError (after removing the object) if not."""
+        resp = self._head_raw(key, ChecksumMode="ENABLED")
+        if resp is None:
+            raise UploadVerificationError(
+                f"upload to {self.describe()}, key {key}: the object is not there after the upload"
+            )
+        problems: list[str] = []
+        stored_size = int(resp["ContentLength"])
+        if stored_size != size:
+            problems.append(f"stored size {stored_size} != local size {size}")
+        checksum = resp.get("ChecksumSHA256")  # None from a store that does not record it
+        if checksum is not None and checksum != base64.b64encode(bytes.fromhex(sha256)).decode("ascii"):
+            problems.append(f"stored checksum {checksum!r} is not SHA-256 {sha256}")
+        meta_sha = (resp.get("Metadata") or {}).get(SHA256_METADATA_KEY)
+        if meta_sha != sha256:
+            problems.append(f"metadata sha256 {meta_sha!r} != expected {sha256}")
+        if problems:
+            self._remove_unverified(key, problems)
+        return ObjectInfo(key=key, size=stored_size, sha256=sha256, etag=(resp.get("ETag") or "").strip('"') or None)
+
+    def _verify_by_read_back(self, key: str, size: int, sha256: str) -> ObjectInfo:
         """Read the stored object back; raise UploadVerificationError (after removing it) on mismatch.
 
         One GET: its headers (size, the recorded SHA-256) and its body describe the same
@@ -294,16 +362,20 @@ class S3ObjectStore(ObjectStore):
                     if stored_sha != sha256:
                         problems.append(f"stored bytes have SHA-256 {stored_sha}, expected {sha256}")
         if problems:
-            note = "the object was removed"
-            try:
-                with self._errors("delete unverified object", key):
-                    self.client.delete_object(Bucket=self.bucket, Key=key)
-            except ObjectStoreError as exc:
-                note = f"removing the unverified object also failed ({exc})"
-            raise UploadVerificationError(
-                f"upload to {self.describe()}, key {key} did not verify: {'; '.join(problems)}; {note}"
-            )
+            self._remove_unverified(key, problems)
         return ObjectInfo(key=key, size=stored_size, sha256=sha256, etag=(etag or "").strip('"') or None)
+
+    def _remove_unverified(self, key: str, problems: list[str]):
+        """Delete the object that did not verify, then raise UploadVerificationError listing `problems`."""
+        note = "the object was removed"
+        try:
+            with self._errors("delete unverified object", key):
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+        except ObjectStoreError as exc:
+            note = f"removing the unverified object also failed ({exc})"
+        raise UploadVerificationError(
+            f"upload to {self.describe()}, key {key} did not verify: {'; '.join(problems)}; {note}"
+        )
 
     def download(self, key: str, dest: Path) -> Path:
         check_key(key)
@@ -436,6 +508,7 @@ __all__ = [
     "ObjectStoreError",
     "ObjectStoreUnavailable",
     "S3ObjectStore",
+    "SINGLE_PUT_LIMIT",
     "UploadResult",
     "UploadVerificationError",
     "VerificationError",

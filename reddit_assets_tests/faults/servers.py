@@ -1,7 +1,9 @@
 """Real servers that misbehave on purpose, all on 127.0.0.1.
 
 - `S3FaultProxy`: an HTTP proxy in front of an S3 server (moto) that can answer 5xx,
-  answer slowly, or be switched off and on again on the same port.
+  answer slowly, change a byte of the bodies it forwards, or be switched off and on again
+  on the same port; with `check_checksums` it refuses a body that does not match its
+  `x-amz-checksum-sha256` with BadDigest, as R2 does (moto stores it regardless).
 - `AuthMotoServer`: a moto S3 server in its own process that enforces credentials
   (INITIAL_NO_AUTH_ACTION_COUNT), for "wrong credentials".
 - `TcpProxy`: a byte-level TCP proxy (to PostgreSQL) that can be closed, cutting every
@@ -10,6 +12,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -60,11 +64,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         action = proxy._next_action(self.command, self.path)
         if action.get("delay"):
             time.sleep(action["delay"])
+        if body and action.get("corrupt"):
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
+        claimed = self.headers.get("x-amz-checksum-sha256")
+        if body is not None and claimed and proxy.check_checksums:
+            if base64.b64encode(hashlib.sha256(body).digest()).decode() != claimed:
+                message = "The SHA256 you specified did not match the calculated checksum."
+                action.update(status=400, code="BadDigest", message=message)
         if action.get("status"):
             status = action["status"]
             payload = (
                 f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{action["code"]}</Code>'
-                f"<Message>injected by the test proxy</Message></Error>"
+                f"<Message>{action.get('message', 'injected by the test proxy')}</Message></Error>"
             ).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/xml")
@@ -95,13 +106,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 class S3FaultProxy:
-    """HTTP proxy to `upstream` (http://host:port); `fail`, `slow`, `stop`/`start` inject faults."""
+    """HTTP proxy to `upstream` (http://host:port); `fail`, `slow`, `corrupt`, `stop`/`start` inject faults."""
 
-    def __init__(self, upstream: str, port: int | None = None):
+    def __init__(self, upstream: str, port: int | None = None, check_checksums: bool = False):
         host_port = upstream.split("://", 1)[1].rstrip("/")
         self.upstream_host, _, port_text = host_port.partition(":")
         self.upstream_port = int(port_text)
         self.port = port or free_port()
+        self.check_checksums = check_checksums
         self.requests: list[tuple[str, str]] = []
         self.injected = 0
         self._lock = threading.Lock()
@@ -109,6 +121,7 @@ class S3FaultProxy:
         self._code = "InternalError"
         self._times: int | None = None
         self._delay = 0.0
+        self._corrupt: int | None = 0
         self._active = 0
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -125,9 +138,14 @@ class S3FaultProxy:
         with self._lock:
             self._delay = seconds
 
+    def corrupt(self, times: int | None = None) -> None:
+        """Flip the first byte of the next `times` PUT bodies (None: all of them) on their way upstream."""
+        with self._lock:
+            self._corrupt = times
+
     def heal(self) -> None:
         with self._lock:
-            self._status, self._times, self._delay = None, None, 0.0
+            self._status, self._times, self._delay, self._corrupt = None, None, 0.0, 0
 
     def wait_idle(self, timeout: float = 30) -> None:
         """Wait until no request is being answered: a slow request the client gave up on
@@ -141,6 +159,11 @@ class S3FaultProxy:
         with self._lock:
             self.requests.append((method, path))
             action = {"delay": self._delay}
+            if method == "PUT" and (self._corrupt is None or self._corrupt > 0):
+                action["corrupt"] = True
+                self.injected += 1
+                if self._corrupt is not None:
+                    self._corrupt -= 1
             if self._status is not None and (self._times is None or self._times > 0):
                 action.update(status=self._status, code=self._code)
                 self.injected += 1

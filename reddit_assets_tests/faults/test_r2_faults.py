@@ -1,6 +1,7 @@
 """R2 faults: the archive store down, answering 5xx, slow, or refusing the credentials.
 
-The S3 side is moto over HTTP, behind a proxy that injects the faults, or a moto server
+The S3 side is moto over HTTP, behind a proxy that injects the faults (and, like R2,
+refuses an upload whose bytes do not match the SHA-256 it carries), or a moto server
 that enforces SigV4 credentials. Expected: reddit/r2_archive retries (not for credentials,
 which retrying cannot fix) and then fails with a message naming the store and the key; the local zip is kept; the database branch of the
 same run succeeds; a later run, with the store back, uploads and verifies.
@@ -103,6 +104,26 @@ def test_persistent_5xx_fails_clearly_keeps_zip_then_uploads(
         proxy.heal()
         assert run(defs, "upload_only_job", key("outage"), instance).success
     _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "outage")
+
+
+def test_bytes_changed_on_the_way_are_refused_zip_kept_then_uploads(
+    monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
+):
+    """Every upload arrives with a byte changed: the store (checking the SHA-256 the upload
+    carries, as R2 does) refuses each try with BadDigest; the zip is kept; healed, it uploads."""
+    with S3FaultProxy(s3_endpoint, check_checksums=True) as proxy:
+        defs = _configure(monkeypatch, tmp_path, reddit_server, proxy.url, s3_bucket, "garbled")
+        proxy.corrupt()
+        result = run(defs, "daily_scrape_job", key("garbled"), instance)
+        _assert_archive_failed_alone(result, tmp_path, "garbled")
+        message = failure_messages(result, ARCHIVE)[-1]
+        assert "BadDigest" in message and object_key("garbled") in message and f"s3://{s3_bucket}" in message
+        assert proxy.injected == 3  # one PUT per attempt: a BadDigest is not retried by the client
+        assert "Contents" not in s3_client.list_objects_v2(Bucket=s3_bucket)
+
+        proxy.heal()
+        assert run(defs, "upload_only_job", key("garbled"), instance).success
+    _assert_uploaded_and_verified(instance, s3_client, s3_bucket, tmp_path, "garbled")
 
 
 def test_store_slower_than_read_timeout_fails_clearly_then_uploads(

@@ -1,7 +1,13 @@
-"""Object stores: verified uploads to moto's S3 server over HTTP (as R2) and to a local folder."""
+"""Object stores: verified uploads to moto's S3 server over HTTP (as R2) and to a local folder.
+
+moto records the SHA-256 an upload carries but never checks it against the bytes; R2
+answers BadDigest. So "as R2" is moto behind a proxy that checks it (`check_checksums`),
+and plain moto is used with `verify_by_read_back`, the setting for such stores.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import time
@@ -24,6 +30,7 @@ from reddit_assets.storage.objects import (
     UploadVerificationError,
     check_key,
 )
+from reddit_assets_tests.faults.servers import S3FaultProxy
 from reddit_assets_tests.files.test_archive_zip import DATE, SUBREDDIT, make_archive
 
 KEY = archive_object_key(DATE, SUBREDDIT)
@@ -43,14 +50,27 @@ def r2_resource(endpoint, credentials, bucket, **kwargs) -> R2ArchiveStore:
     return R2ArchiveStore(endpoint_url=endpoint, bucket=bucket, region_name="auto", **credentials, **kwargs)
 
 
-@pytest.fixture(params=["s3", "local"])
+@pytest.fixture
+def r2_endpoint_url(s3_endpoint):
+    """moto behind a proxy that refuses a body not matching its x-amz-checksum-sha256, as R2 does."""
+    with S3FaultProxy(s3_endpoint, check_checksums=True) as proxy:
+        yield proxy.url
+
+
+@pytest.fixture(params=["s3", "s3-read-back", "local"])
 def store(request, tmp_path):
-    if request.param == "s3":
-        endpoint = request.getfixturevalue("s3_endpoint")
+    if request.param.startswith("s3"):
         credentials = request.getfixturevalue("s3_credentials")
         bucket = request.getfixturevalue("s3_bucket")
-        return r2_resource(endpoint, credentials, bucket).store()
+        if request.param == "s3":
+            return r2_resource(request.getfixturevalue("r2_endpoint_url"), credentials, bucket).store()
+        endpoint = request.getfixturevalue("s3_endpoint")
+        return r2_resource(endpoint, credentials, bucket, verify_by_read_back=True).store()
     return LocalArchiveStore(root=str(tmp_path / "store")).store()
+
+
+def _b64_sha256(sha256: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256)).decode()
 
 
 @pytest.fixture
@@ -144,47 +164,116 @@ def test_tampered_object_is_refused_on_download(store, tmp_path, request):
 def _recorded_requests(store) -> list[tuple[str, str, dict]]:
     """(method, url, headers) of every request the store's client sends from now on."""
     sent: list[tuple[str, str, dict]] = []
-    store.client.meta.events.register(
-        "before-send.s3", lambda request, **_: sent.append((request.method, request.url, dict(request.headers)))
-    )
+
+    def record(request, **_):
+        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        sent.append((request.method, request.url, headers))
+
+    store.client.meta.events.register("before-send.s3", record)
     return sent
 
 
 def _assert_r2_accepts_headers(sent) -> None:
-    # R2 rejects boto3's default CRC32 checksums, and takes no ACLs: the client sends neither.
+    # R2 rejects boto3's default CRC32 checksums (a header, or a trailer in an aws-chunked
+    # body), and takes no ACLs: the only checksum sent is the file's SHA-256, in a header.
     for _, _, headers in sent:
-        assert not any(h.lower().startswith(("x-amz-checksum-", "x-amz-sdk-checksum")) for h in headers), headers
-        assert "x-amz-acl" not in {h.lower() for h in headers}
+        checksums = {h for h in headers if h.startswith(("x-amz-checksum-", "x-amz-sdk-checksum"))}
+        assert checksums <= {"x-amz-checksum-sha256", "x-amz-sdk-checksum-algorithm", "x-amz-checksum-mode"}, headers
+        assert headers.get("x-amz-sdk-checksum-algorithm", "SHA256") == "SHA256", headers
+        assert "x-amz-trailer" not in headers and "aws-chunked" not in headers.get("content-encoding", ""), headers
+        assert "x-amz-acl" not in headers
 
 
-def test_small_file_is_one_put_and_one_verifying_get(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
-    """Below the part size: a single PutObject (no multipart, no header R2 would refuse),
-    then the read-back is a single GET whose body is hashed (no HEAD first)."""
-    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
+def test_an_upload_carries_its_sha256_and_is_verified_by_one_head(
+    r2_endpoint_url, s3_credentials, s3_bucket, s3_client, tmp_path
+):
+    """A single PutObject carrying the file's SHA-256 (the store checks the bytes against
+    it), then one HEAD for the stored size and SHA-256: nothing is read back."""
+    store = r2_resource(r2_endpoint_url, s3_credentials, s3_bucket).store()
     sent = _recorded_requests(store)
     path, sha = _file(tmp_path / "small.zip", 30_000, b"s")
     assert store.put_verified(KEY, path, sha).size == 30_000
-    assert [method for method, _, _ in sent] == ["PUT", "GET"]
+    assert [method for method, _, _ in sent] == ["PUT", "HEAD"]
+    put, head_request = sent[0][2], sent[1][2]
+    assert put["x-amz-checksum-sha256"] == _b64_sha256(sha) and head_request["x-amz-checksum-mode"] == "ENABLED"
     assert not any("uploads" in url or "partNumber=" in url for _, url, _ in sent)
     _assert_r2_accepts_headers(sent)
-    head = s3_client.head_object(Bucket=s3_bucket, Key=KEY)
+    head = s3_client.head_object(Bucket=s3_bucket, Key=KEY, ChecksumMode="ENABLED")
     assert head["ContentLength"] == 30_000 and head["Metadata"] == {"sha256": sha}
+    assert head["ChecksumSHA256"] == _b64_sha256(sha)  # moto records what the upload carried
     assert head["ContentType"] == "application/zip"
 
 
-def test_large_file_goes_multipart_with_equal_parts(s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
-    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket).store()
+def test_read_back_setting_reads_the_object_back(s3_endpoint, s3_credentials, s3_bucket, tmp_path):
+    store = r2_resource(s3_endpoint, s3_credentials, s3_bucket, verify_by_read_back=True).store()
     sent = _recorded_requests(store)
+    path, sha = _file(tmp_path / "small.zip", 30_000, b"r")
+    assert store.put_verified(KEY, path, sha).sha256 == sha
+    assert [method for method, _, _ in sent] == ["PUT", "GET"]  # one GET: headers and the body hashed
+    _assert_r2_accepts_headers(sent)
+
+
+@pytest.mark.parametrize("read_back", [False, True], ids=["store-checks-sha256", "read-back"])
+def test_bytes_changed_on_the_way_are_refused(read_back, s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
+    """A byte flipped between us and the store: R2 refuses the PUT (BadDigest); a store
+    that does not check stores it, and the read-back finds it and removes the object."""
+    path, sha = _file(tmp_path / "a.zip", 50_000, b"c")
+    with S3FaultProxy(s3_endpoint, check_checksums=not read_back) as proxy:
+        store = r2_resource(proxy.url, s3_credentials, s3_bucket, verify_by_read_back=read_back).store()
+        proxy.corrupt(times=1)
+        expected = "stored bytes have SHA-256" if read_back else "refused the bytes it received.*BadDigest"
+        with pytest.raises(UploadVerificationError, match=rf"{KEY} did not verify: .*{expected}"):
+            store.put_verified(KEY, path, sha)
+        assert proxy.injected == 1 and stored_keys(store, PREFIX) == []
+        assert path.exists() and sha256_file(path) == sha
+        assert store.put_verified(KEY, path, sha).sha256 == sha  # the next try goes through
+    assert s3_client.head_object(Bucket=s3_bucket, Key=KEY)["Metadata"] == {"sha256": sha}
+
+
+def test_an_object_replaced_before_the_head_does_not_verify(
+    r2_endpoint_url, s3_credentials, s3_bucket, s3_client, tmp_path
+):
+    """Another writer puts other bytes under the key between our PUT and our HEAD: the HEAD
+    sees another size and SHA-256, the upload is an error and no object claims our SHA-256."""
+    store = r2_resource(r2_endpoint_url, s3_credentials, s3_bucket).store()
+    path, sha = _file(tmp_path / "a.zip", 4000, b"h")
+    other = b"other writer"
+
+    def other_writer(**_):
+        s3_client.put_object(
+            Bucket=s3_bucket, Key=KEY, Body=other, Metadata={"sha256": hashlib.sha256(other).hexdigest()}
+        )
+
+    store.client.meta.events.register("after-call.s3.PutObject", other_writer)
+    with pytest.raises(UploadVerificationError, match=rf"{KEY} did not verify: stored size 12 != local size 4000"):
+        store.put_verified(KEY, path, sha)
+    assert store.head(KEY) is None and path.exists()
+
+
+def test_large_file_is_one_put_up_to_5_gib_and_multipart_above(
+    s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path
+):
+    """Up to the single-PUT limit (5 GiB on S3 and R2) one PUT, however large the part size;
+    above it multipart with equal parts, read back since no whole-object checksum is checked."""
+    resource = r2_resource(s3_endpoint, s3_credentials, s3_bucket)
     path, sha = _file(tmp_path / "big.zip", 40 * 2**20 + 12345, b"big")
-    result = store.put_verified(KEY, path, sha)
+    single = resource.store()
+    sent = _recorded_requests(single)
+    assert single.put_verified(KEY, path, sha).size == path.stat().st_size
+    assert [method for method, _, _ in sent] == ["PUT", "HEAD"]
+
+    multipart = S3ObjectStore(resource.get_client(), s3_bucket, single_put_limit=32 * 2**20)
+    sent = _recorded_requests(multipart)
+    result = multipart.put_verified(KEY, path, sha)
     assert result.size == path.stat().st_size
     head = s3_client.head_object(Bucket=s3_bucket, Key=KEY)
     assert head["ETag"].strip('"').endswith("-3"), head["ETag"]  # 16 + 16 + 8 MiB
     assert head["Metadata"] == {"sha256": sha}
-    parts = [int(h["Content-Length"]) for m, url, h in sent if m == "PUT" and "partNumber=" in url]
+    parts = [int(h["content-length"]) for m, url, h in sent if m == "PUT" and "partNumber=" in url]
     assert sorted(parts) == [8 * 2**20 + 12345, 16 * 2**20, 16 * 2**20]
+    assert sent[-1][0] == "GET"
     _assert_r2_accepts_headers(sent)
-    assert stored_keys(store, PREFIX) == [KEY]
+    assert stored_keys(multipart, PREFIX) == [KEY]
 
 
 def test_r2_client_config(s3_endpoint, s3_credentials, s3_bucket):
