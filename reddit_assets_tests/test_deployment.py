@@ -15,10 +15,10 @@ import psycopg
 import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
-from dagster._core.instance.ref import InstanceRef
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from reddit_assets.alerts.freshness import FRESHNESS_CHECK_KEY
+from reddit_assets.dagster_private import InstanceRef
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 from reddit_assets.instance.postgres import PooledConnections
 from reddit_assets.instance.run_queue import RunQueue

@@ -21,23 +21,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.events import (
-    AssetMaterializationPlannedData,
-    DagsterEvent,
-    DagsterEventBatchMetadata,
-    DagsterEventType,
-    generate_event_batch_id,
-)
-from dagster._core.execution.context.metadata_logging import (
-    AssetMetadataHandle,
-    OutputMetadataAccumulator,
-)
 
 from reddit_assets.assets.bounded_pool import run_bounded
+from reddit_assets.dagster_private import (
+    AssetCheckEvaluationTargetMaterializationData,
+    AssetMaterializationPlannedData,
+    DagsterEventBatchMetadata,
+    add_asset_metadata_by_partition,
+    generate_event_batch_id,
+    step_execution_context,
+)
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 
 BACKFILL_TAG = "dagster/backfill"
@@ -104,7 +97,7 @@ def partition_check_evaluations(
     check_key: dg.AssetCheckKey,
     results: Iterable[PartitionCheck],
     materializations: Mapping[str, Materialization],
-) -> Iterator[AssetCheckEvaluation | dg.Output]:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """What a check op yields for a range of partitions: one evaluation per examined partition,
     aimed at that partition's materialization (so the UI counts it as the partition's current
     result, as for a one-partition run), then the check's output.
@@ -125,8 +118,8 @@ def partition_check_evaluations(
 
 def _evaluation(
     check_key: dg.AssetCheckKey, result: PartitionCheck, target: Materialization | None
-) -> AssetCheckEvaluation:
-    return AssetCheckEvaluation(
+) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
         asset_key=check_key.asset_key,
         check_name=check_key.name,
         passed=result.passed,
@@ -152,14 +145,14 @@ def _batches_check_events(instance: dg.DagsterInstance) -> bool:
     )
 
 
-def _log_as_one_batch(context: dg.AssetCheckExecutionContext, evaluations: list[AssetCheckEvaluation]) -> None:
+def _log_as_one_batch(context: dg.AssetCheckExecutionContext, evaluations: list[dg.AssetCheckEvaluation]) -> None:
     """Log the evaluations as DagsterEvent.asset_check_evaluation would, one batch for them all
     (not blocking: a failed one does not fail the step, as when yielded with blocking=False)."""
-    step = context.op_execution_context._step_execution_context
+    step = step_execution_context(context)
     batch_id = generate_event_batch_id()
     for i, evaluation in enumerate(evaluations):
-        DagsterEvent.from_step(
-            DagsterEventType.ASSET_CHECK_EVALUATION,
+        dg.DagsterEvent.from_step(
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
             step,
             evaluation,
             message=f"Asset check '{evaluation.check_name}' on '{evaluation.asset_key.to_user_string()}' "
@@ -167,10 +160,6 @@ def _log_as_one_batch(context: dg.AssetCheckExecutionContext, evaluations: list[
             + ("" if evaluation.description is None else f" Description: '{evaluation.description}'"),
             batch_metadata=DagsterEventBatchMetadata(batch_id, i == len(evaluations) - 1),
         )
-
-
-def _step_context(context: dg.AssetExecutionContext):
-    return context.op_execution_context._step_execution_context
 
 
 def attach_partition_metadata(
@@ -183,13 +172,7 @@ def attach_partition_metadata(
     everything recorded so far on each call (quadratic over a range run). The keys are the
     run's own (`context.partition_keys`), so its per-call check has nothing to add.
     """
-    step = _step_context(context)
-    accumulator = step._metadata_accumulator
-    merged = dict(accumulator.per_output_metadata)
-    for partition, values in metadata.items():
-        handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
-        merged[handle] = {**merged.get(handle, {}), **values}
-    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+    add_asset_metadata_by_partition(context, asset_key, metadata)
 
 
 def materialize_finished_partitions(
@@ -219,9 +202,9 @@ def mark_unfinished_partitions(
     exactly the unfinished partitions show failed once the run fails. Written as one batch.
     """
     events = [
-        DagsterEvent.build_asset_materialization_planned_event(
+        dg.DagsterEvent.build_asset_materialization_planned_event(
             context.run.job_name,
-            _step_context(context).step.key,
+            step_execution_context(context).step.key,
             AssetMaterializationPlannedData(asset_key, partition=partition),
         )
         for asset_key in asset_keys

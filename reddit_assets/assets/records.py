@@ -13,11 +13,8 @@ import time
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-from dagster._core.events.log import EventLogEntry
-from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
-from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
+from reddit_assets.dagster_private import RUNLESS_JOB_NAME, RUNLESS_RUN_ID, SqlEventLogStorage, StepMaterializationData
 from reddit_assets.instance.event_batches import store_events
 
 # Partitions per lookup query and events per write transaction.
@@ -60,9 +57,9 @@ def latest_materialization_metadata_by_partition(
     return found
 
 
-def _runless_entry(materialization: dg.AssetMaterialization) -> EventLogEntry:
+def _runless_entry(materialization: dg.AssetMaterialization) -> dg.EventLogEntry:
     """The event log entry instance.report_runless_asset_event writes for `materialization`."""
-    return EventLogEntry(
+    return dg.EventLogEntry(
         user_message="",
         level=logging.INFO,
         job_name=RUNLESS_JOB_NAME,
@@ -70,8 +67,8 @@ def _runless_entry(materialization: dg.AssetMaterialization) -> EventLogEntry:
         error_info=None,
         timestamp=time.time(),
         step_key=None,
-        dagster_event=DagsterEvent(
-            event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+        dagster_event=dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value,
             event_specific_data=StepMaterializationData(materialization),
             job_name=RUNLESS_JOB_NAME,
         ),

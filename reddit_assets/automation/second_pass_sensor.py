@@ -14,10 +14,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
 
 from reddit_assets.assets.declarations import RAW_SCRAPE, SECOND_PASS
 from reddit_assets.config import AppConfig
+from reddit_assets.dagster_private import PARTITION_NAME_TAG, SENSOR_NAME_TAG
 from reddit_assets.partitions import PartitionKeyError, split_partition_key
 
 SENSOR_NAME = "second_pass_when_due"

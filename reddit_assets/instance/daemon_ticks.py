@@ -20,7 +20,7 @@ use) reads the constant too.
 
 from __future__ import annotations
 
-import sys
+from reddit_assets.dagster_private import daemon_controller
 
 MIN_TICK_SECONDS = 1.0
 TICK_TO_WORK = 3.0
@@ -39,6 +39,6 @@ class BackfillTick(float):
 def set_backfill_tick() -> None:
     """Set the tick in the daemon process (which has imported the controller by now); a no-op
     anywhere else, so other processes do not pay for importing the daemons."""
-    controller = sys.modules.get("dagster._daemon.controller")
+    controller = daemon_controller()
     if controller is not None:
         controller.DEFAULT_DAEMON_INTERVAL_SECONDS = BackfillTick()

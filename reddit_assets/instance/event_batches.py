@@ -15,28 +15,32 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
 
+import dagster as dg
 import sqlalchemy as sa
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, DagsterEventType
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
-from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-from dagster._serdes import serialize_value
 from sqlalchemy.engine import Connection
 
+from reddit_assets.dagster_private import (
+    ASSET_CHECK_EVENTS,
+    ASSET_EVENTS,
+    AssetCheckExecutionRecordStatus,
+    AssetCheckExecutionsTable,
+    SqlEventLogStorage,
+    SqlEventLogStorageTable,
+)
 
-def _is_asset_event(event: EventLogEntry) -> bool:
+
+def _is_asset_event(event: dg.EventLogEntry) -> bool:
     return event.dagster_event_type in ASSET_EVENTS and bool(event.dagster_event.asset_key)
 
 
-def batchable(event: EventLogEntry) -> bool:
+def batchable(event: dg.EventLogEntry) -> bool:
     """Whether `store_events` can store this event: an asset event or a run's check event."""
     if not event.is_dagster_event:
         return False
     return _is_asset_event(event) or (event.dagster_event_type in ASSET_CHECK_EVENTS and bool(event.run_id))
 
 
-def store_events(storage: SqlEventLogStorage, events: Sequence[EventLogEntry]) -> None:
+def store_events(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]) -> None:
     """Store `events` (all `batchable`) as `storage.store_event` would store each of them."""
     rows = [storage._event_to_row(event) for event in events]
     if storage.is_run_sharded:
@@ -71,9 +75,9 @@ def store_events(storage: SqlEventLogStorage, events: Sequence[EventLogEntry]) -
             _store_partition_evaluations(storage, conn, bulk)
 
 
-def _partition_evaluation(event: EventLogEntry) -> bool:
+def _partition_evaluation(event: dg.EventLogEntry) -> bool:
     return (
-        event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         and event.dagster_event.event_specific_data.partition is not None
     )
 
@@ -85,7 +89,7 @@ _KEY_BINDS = tuple(f"b_{column}" for column in _KEY_COLUMNS)
 
 
 def _store_partition_evaluations(
-    storage: SqlEventLogStorage, conn: Connection, evaluations: Sequence[tuple[EventLogEntry, int]]
+    storage: SqlEventLogStorage, conn: Connection, evaluations: Sequence[tuple[dg.EventLogEntry, int]]
 ) -> None:
     """What Dagster's `_update_asset_check_evaluation` does per event (update the run's planned
     row of that check and partition, or insert one when there is none), as one UPDATE and one
@@ -111,7 +115,7 @@ def _store_partition_evaluations(
                 if evaluation.passed
                 else AssetCheckExecutionRecordStatus.FAILED
             ).value,
-            "evaluation_event": serialize_value(event),
+            "evaluation_event": dg.serialize_value(event),
             "evaluation_event_timestamp": storage._event_insert_timestamp(event),
             "evaluation_event_storage_id": event_id,
             "materialization_event_storage_id": target.storage_id if target else None,
@@ -156,7 +160,7 @@ class BatchedAssetEvents:
         """This thread's batch transaction on the index database, if one is open."""
         return getattr(self._joined_local, "connection", None)
 
-    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+    def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
         """Dagster's row per partition of a planned check, with the event serialized once, not
         once per row (a planned check over a run's 365 partitions is serialized 365 times)."""
         planned = event.dagster_event.event_specific_data
@@ -166,14 +170,14 @@ class BatchedAssetEvents:
             "check_name": planned.check_name,
             "run_id": event.run_id,
             "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-            "evaluation_event": serialize_value(event),
+            "evaluation_event": dg.serialize_value(event),
             "evaluation_event_timestamp": self._event_insert_timestamp(event),
             "evaluation_event_storage_id": event_id,
         }
         with self.index_connection() as conn:
             conn.execute(AssetCheckExecutionsTable.insert().values([{**common, "partition": p} for p in partitions]))
 
-    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+    def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
         batched, alone = [], []
         for event in events:
             (batched if batchable(event) else alone).append(event)

@@ -13,7 +13,6 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster_postgres import (
     DagsterPostgresStorage,
     PostgresEventLogStorage,
@@ -24,6 +23,7 @@ from dagster_postgres.utils import create_pg_engine, get_token_provider_from_con
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from reddit_assets.dagster_private import SqlEventLogStorageTable
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 
 # Outside the webserver dagster-postgres opens a new connection for every query (NullPool):

@@ -10,8 +10,7 @@ run storage.
 
 from __future__ import annotations
 
-from dagster import Field, Float
-from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster import Field, Float, QueuedRunCoordinator
 
 MIN_DEQUEUE_INTERVAL_SECONDS = 0.5
 

@@ -13,16 +13,19 @@ from contextlib import contextmanager
 
 import yaml
 from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
-from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from reddit_assets.dagster_private import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    ConfigurableClassData,
+    DagsterSqliteStorage,
+    InstanceRef,
+    SqliteEventLogStorage,
+    create_engine,
+    event_logs_directory,
+)
 from reddit_assets.instance.event_batches import BatchedAssetEvents
 
 # Engines kept per database file: the run files a process is writing and the index file.
@@ -76,7 +79,7 @@ class BatchingSqliteStorage(DagsterSqliteStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data=inst_data)
         self._event_log_storage.dispose()
-        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._event_log_storage = BatchingSqliteEventLogStorage(event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):

@@ -24,11 +24,15 @@ import subprocess
 import threading
 from typing import IO
 
-from dagster import DefaultRunLauncher
-from dagster._core.launcher.base import CheckRunHealthResult, LaunchRunContext, WorkerStatus
-from dagster._core.origin import RepositoryPythonOrigin
-from dagster._grpc.types import ExecuteRunArgs
-from dagster._serdes import serialize_value
+from dagster import DefaultRunLauncher, serialize_value
+
+from reddit_assets.dagster_private import (
+    CheckRunHealthResult,
+    ExecuteRunArgs,
+    LaunchRunContext,
+    RepositoryPythonOrigin,
+    WorkerStatus,
+)
 
 WORKER_PID_TAG = "reddit_assets/run_worker_pid"
 WORKER_HOST_TAG = "reddit_assets/run_worker_host"

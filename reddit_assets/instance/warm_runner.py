@@ -23,15 +23,12 @@ from pathlib import Path
 
 # What every run imports lazily, imported once here so no forked worker pays for it again:
 # the tables' PostgreSQL driver (on a run's first connection), the instance's storages and
-# Dagster's in-process executor (when a run opens them), the archive's S3 client and Parquet
-# writer. A name missing from a future version is skipped; the run then imports it itself.
+# Dagster's in-process executor (when a run opens them: RUN_MODULES), the archive's S3 client
+# and Parquet writer. A name missing from a future version is skipped; the run then imports it itself.
 _PRELOAD = (
     "psycopg",
     "reddit_assets.instance.sqlite",
     "reddit_assets.instance.postgres",
-    "dagster._core.instance.factory",
-    "dagster._core.executor.in_process",
-    "dagster._core.execution.plan.active",
     "upath.implementations.local",
     "boto3.s3.transfer",
     "pyarrow.parquet",
@@ -39,7 +36,9 @@ _PRELOAD = (
 
 
 def _preload() -> None:
-    for name in _PRELOAD:
+    from reddit_assets.dagster_private import RUN_MODULES
+
+    for name in (*_PRELOAD, *RUN_MODULES):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -74,9 +73,9 @@ def _run_worker(request: str, protocol_fds: tuple[int, int]) -> None:
         for fd in protocol_fds:
             os.close(fd)
         random.seed()  # not the sequence every sibling inherited
-        from dagster._cli.api import execute_run_command
+        from reddit_assets.dagster_private import execute_run
 
-        execute_run_command.callback(input_json=request, compressed_input_json=None)
+        execute_run(request)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -93,9 +92,9 @@ def _fail_unfinished_run(request: str, error: str) -> None:
     """A worker that broke before or outside the run's own error handling still ends the run
     (a run left STARTING would hold its queue slot)."""
     try:
-        from dagster import DagsterInstance
-        from dagster._grpc.types import ExecuteRunArgs
-        from dagster._serdes import deserialize_value
+        from dagster import DagsterInstance, deserialize_value
+
+        from reddit_assets.dagster_private import ExecuteRunArgs
 
         args = deserialize_value(request, ExecuteRunArgs)
         with DagsterInstance.from_ref(args.instance_ref) as instance:
@@ -107,8 +106,9 @@ def _fail_unfinished_run(request: str, error: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from dagster._core.origin import RepositoryPythonOrigin
-    from dagster._serdes import deserialize_value
+    from dagster import deserialize_value
+
+    from reddit_assets.dagster_private import RepositoryPythonOrigin, import_run_command
 
     # The protocol keeps its own copies of stdin/stdout; fd 1 becomes stderr so nothing a run
     # prints can corrupt an answer.
@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
 
     origin = deserialize_value(argv[0], RepositoryPythonOrigin)
     origin.code_pointer.load_target()
-    import dagster._cli.api  # noqa: F401  (what every worker runs, imported once here)
+    import_run_command()  # what every worker runs, imported once here
 
     _preload()
 

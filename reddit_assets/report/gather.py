@@ -176,14 +176,12 @@ def _branch_cell(
     metadata: dict,
 ) -> Cell:
     """The worst state over the branch's assets, and the fields of their latest materializations."""
-    from dagster._core.storage.partition_status_cache import AssetPartitionStatus
-
     cell = Cell(DONE)
     for asset_key in branch.assets:
         status = statuses[asset_key].get(key)
-        if status == AssetPartitionStatus.FAILED and cell.state != RUNNING:
+        if status == dg.AssetPartitionStatus.FAILED and cell.state != RUNNING:
             cell.state, cell.run_id = FAILED, _failed_run(instance, asset_key, key)
-        elif status == AssetPartitionStatus.IN_PROGRESS:
+        elif status == dg.AssetPartitionStatus.IN_PROGRESS:
             planned = instance.get_latest_planned_materialization_info(asset_key, key)
             cell.state, cell.run_id = RUNNING, planned.run_id if planned else None
         elif status is None and cell.state == DONE:

@@ -10,8 +10,8 @@ import hashlib
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from reddit_assets.dagster_private import AssetCheckExecutionRecordStatus
 from reddit_assets.files.normalize import normalize
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import write_raw_file

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from dagster._core.errors import DagsterUnknownPartitionError
+from dagster import DagsterUnknownPartitionError
 
 from reddit_assets.config import ConfigError
 from reddit_assets_demo.generator import generate_subreddit

@@ -16,7 +16,7 @@ import zipfile
 import dagster as dg
 import psycopg
 import pytest
-from dagster._serdes import serialize_value
+from dagster import serialize_value
 from psycopg import sql
 
 from reddit_assets.definitions import build_definitions

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from dagster._core.events import DagsterEvent, DagsterEventType
-from dagster._core.events.log import EventLogEntry
+from dagster import DagsterEvent, DagsterEventType, EventLogEntry
 
 
 def run_event(event_type: DagsterEventType, data, run_id: str, step_key: str = "check") -> EventLogEntry:

@@ -9,17 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationPlanned,
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.events import DagsterEventType
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster import AssetCheckEvaluation, DagsterEventType, EventLogEntry
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
 from dagster._core.storage.event_log.base import PartitionKeyFilter
 from dagster_postgres import PostgresEventLogStorage
 
+from reddit_assets.dagster_private import AssetCheckEvaluationTargetMaterializationData, SqliteEventLogStorage
 from reddit_assets.instance.postgres import BatchingPostgresEventLogStorage
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
 from reddit_assets_tests.instance.events import run_event

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from dagster._core.events import DagsterEventType
+from dagster import DagsterEventType
 
 from reddit_assets.instance.postgres import BatchingPostgresEventLogStorage
 from reddit_assets_tests.instance.events import run_event

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 import yaml
-from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster import QueuedRunCoordinator
 
 from reddit_assets.instance.run_queue import RunQueue
 

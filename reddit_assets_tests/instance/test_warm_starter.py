@@ -11,9 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.code_pointer import ModuleCodePointer
-from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
-from dagster._grpc.types import ExecuteRunArgs
+from dagster._core.origin import JobPythonOrigin
 
+from reddit_assets.dagster_private import ExecuteRunArgs, RepositoryPythonOrigin
 from reddit_assets.instance.warm_launcher import StarterUnavailable, WarmStarter
 
 pytestmark = pytest.mark.slow

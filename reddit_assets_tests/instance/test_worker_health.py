@@ -7,8 +7,8 @@ import socket
 import subprocess
 
 import dagster as dg
-from dagster._core.launcher.base import WorkerStatus
 
+from reddit_assets.dagster_private import WorkerStatus
 from reddit_assets.instance.warm_launcher import WORKER_HOST_TAG, WORKER_PID_TAG, WarmRunLauncher
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+from dagster import AssetPartitionStatus
 
 from reddit_assets import resources
 from reddit_assets.assets.daily_report import DAILY_REPORT, REPORT_DAYS_PER_RUN
