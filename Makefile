@@ -53,8 +53,12 @@ demo: $(STAMP)
 	$(BIN)/python -m reddit_assets_demo.run
 
 # The whole suite: needs PostgreSQL, Redis and RabbitMQ running (.ci/run starts them).
+# Three workers on two cores: most integration tests wait on a daemon, a webserver or a
+# server's delay, so a third keeps the cores busy; the slow ones start first (conftest.py).
+# Every fixture takes free ports and fresh databases, so tests do not meet.
+TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
 # The fast tier: lint, format, the definitions load, and the tests that need no server.
 check: $(STAMP)

@@ -9,7 +9,7 @@ pytest_plugins = [
 ]
 
 
-# Fixtures that start or need a server: a test that asks for one is in the integration tier.
+# Fixtures that start or need a server: a test that asks for one must be marked `integration`.
 SERVER_FIXTURES = {
     "reddit_server",
     "busy_reddit",
@@ -24,25 +24,51 @@ SERVER_FIXTURES = {
     "postgres_url_psycopg2",
 }
 
-# Parameters that select a server-backed variant (fixtures fetched with request.getfixturevalue).
+# Parameters that select a server-backed variant (fixtures fetched with request.getfixturevalue):
+# only those variants of a parametrized test are integration tests, so they get the mark here.
 SERVER_PARAMS = {"s3", "psycopg", "psycopg2", "postgres", "rabbitmq", "redis"}
-# Modules whose every test starts a server of its own (the Reddit-compatible server, Celery brokers).
-SERVER_MODULES = {"test_celery.py", "test_server.py"}
 
 
-def _needs_server(item) -> bool:
+def _server_variant(item) -> bool:
+    """A server-backed parameter, or the `postgres` mark (it names the server it needs)."""
     params = getattr(getattr(item, "callspec", None), "params", {})
-    return bool(
-        item.get_closest_marker("slow")
-        or item.get_closest_marker("postgres")
-        or SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
-        or SERVER_PARAMS & {str(value) for value in params.values()}
-        or item.path.name in SERVER_MODULES
-    )
+    return bool(SERVER_PARAMS & {str(value) for value in params.values()} or item.get_closest_marker("postgres"))
+
+
+def _unmarked_server_test(item) -> bool:
+    """A test that needs a server (a server fixture, or `slow`) without its own mark."""
+    needs = item.get_closest_marker("slow") or SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    return bool(needs) and item.get_closest_marker("integration") is None
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark `integration` every test that needs a server, so `make check` can leave them out."""
+    """Tiers are marked in the test files (`integration`: needs a running server), except the
+    server-backed parameters of a parametrized test and `postgres` tests, marked here. A server test left unmarked
+    would slip into `make check`, which runs without servers: collection refuses it. The slow
+    end-to-end tests go first, so that with several workers they do not end the run alone."""
+    unmarked = []
     for item in items:
-        if _needs_server(item):
+        if _server_variant(item):
             item.add_marker(pytest.mark.integration)
+        elif _unmarked_server_test(item):
+            unmarked.append(item.nodeid)
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests need a server but are not marked integration (add @pytest.mark.integration): "
+            + ", ".join(unmarked)
+        )
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_defs_state_storage():
+    """Put Dagster's current defs-state storage (a context variable an instance sets while it is
+    entered) back as it was: a test that leaves an instance entered would otherwise leave the
+    next test in that process with a storage whose instance is gone ("Attempted to resolve
+    undefined DagsterInstance weakref"), so results depended on the order tests ran in."""
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    before = _current_storage.get()
+    yield
+    if _current_storage.get() is not before:
+        _current_storage.set(before)

@@ -26,7 +26,7 @@ from reddit_assets_tests.browser.webserver import ROOT, dagster_webserver
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 TODAY = utc_today()
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -28,7 +28,7 @@ from reddit_assets_tests.browser.webserver import dagster_webserver
 from reddit_assets_tests.harness import configure
 from reddit_assets_tests.test_browser import UI, chromium_binary  # noqa: F401  (a fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # The date dimension runs from START to tomorrow (end_offset=1), so the share of partitions

@@ -24,7 +24,7 @@ from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
 from reddit_assets_tests.test_browser import UI
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 TODAY = utc_today()
 START = TODAY - dt.timedelta(days=2)

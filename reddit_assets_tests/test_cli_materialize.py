@@ -5,11 +5,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import cli_environment
+
+pytestmark = pytest.mark.integration
 
 SELECT = "reddit/raw_scrape,reddit/submissions,reddit/comments,reddit/r2_archive"
 

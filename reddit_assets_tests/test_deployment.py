@@ -63,6 +63,7 @@ def _query(database: str, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+@pytest.mark.integration
 @pytest.mark.postgres
 def test_production_instance_settings(production_instance):
     instance = production_instance
@@ -100,6 +101,7 @@ def test_production_instance_settings(production_instance):
     assert instance.telemetry_enabled is False
 
 
+@pytest.mark.integration
 @pytest.mark.postgres
 def test_daily_job_lands_in_postgres(production_instance, postgres_database, monkeypatch, tmp_path, reddit_server):
     defs = configure(
@@ -354,6 +356,7 @@ def _wait_for_runs(base_url: str, run_ids: list[str], timeout: float) -> dict[st
         time.sleep(1)
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_single_host_units_run_jobs_on_postgres_and_alert(tmp_path, postgres_database, reddit_server):

@@ -58,6 +58,7 @@ def _failure_context(instance, result):
 # --- run failures ------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_failed_run_is_posted_to_the_webhook(webhook, failed_run):
     instance, result = failed_run
     outcome = build_run_failure_alert()(_failure_context(instance, result))
@@ -75,6 +76,7 @@ def test_failed_run_is_posted_to_the_webhook(webhook, failed_run):
     assert SECRET not in json.dumps(body) and webhook.url not in json.dumps(body)
 
 
+@pytest.mark.integration
 def test_no_webhook_configured_skips_with_a_reason(monkeypatch, failed_run):
     monkeypatch.delenv(WEBHOOK_VAR, raising=False)
     instance, result = failed_run
@@ -82,6 +84,7 @@ def test_no_webhook_configured_skips_with_a_reason(monkeypatch, failed_run):
     assert isinstance(outcome, dg.SkipReason) and WEBHOOK_VAR in outcome.skip_message
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("trouble", ["http_500", "refused", "too_slow"])
 def test_webhook_trouble_is_logged_not_raised(monkeypatch, webhook, failed_run, trouble):
     instance, result = failed_run
@@ -111,6 +114,7 @@ def _data_dir() -> Path:
     return Path(os.environ["REDDIT_ASSETS_DATA_DIR"])  # set by the failed_run fixture
 
 
+@pytest.mark.integration
 def test_kept_alerts_are_delivered_in_order_once_the_webhook_answers(monkeypatch, webhook, failed_run):
     instance, result = failed_run
     folder = _data_dir()
@@ -187,6 +191,7 @@ def _metadata(evaluation) -> dict:
     return {k: v.value for k, v in evaluation.metadata.items()}
 
 
+@pytest.mark.integration
 def test_freshness_check_fails_for_27_hours_and_passes_when_fresh(scraped):
     defs, instance = scraped
     evaluation = _run_freshness_check(defs, instance)
@@ -207,6 +212,7 @@ def test_freshness_check_fails_for_27_hours_and_passes_when_fresh(scraped):
     assert "2 of 3 subreddits scraped" in evaluation.description and "r/newsub" in evaluation.description
 
 
+@pytest.mark.integration
 def test_freshness_sensor_records_the_check_and_alerts_on_changes(scraped, webhook):
     defs, instance = scraped
     app_config = load_config()

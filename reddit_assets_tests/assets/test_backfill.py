@@ -1,4 +1,4 @@
-"""A database-only backfill of 30 days x 20 subreddits through Dagster's own machinery:
+"""A database-only backfill of 30 days x 8 subreddits through Dagster's own machinery:
 a real webserver and daemon, launched over GraphQL, with no Reddit request."""
 
 import datetime as dt
@@ -14,11 +14,11 @@ from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import running_dagster
 from reddit_assets_tests.fixtures.tables import loaded_counts
 
-DAYS, SUBREDDITS = 30, 20
-pytestmark = pytest.mark.slow
+DAYS, SUBREDDITS = 30, 8
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def test_database_backfill_30_days_20_subreddits(tmp_path, reddit_server):
+def test_database_backfill_30_days_8_subreddits(tmp_path, reddit_server):
     start = dt.date(2026, 10, 1)
     names = [f"sub{i:02d}" for i in range(SUBREDDITS)]
     config = tmp_path / "subreddits.yaml"

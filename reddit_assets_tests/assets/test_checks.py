@@ -10,6 +10,8 @@ from reddit_assets.partitions import partition_key
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
+pytestmark = pytest.mark.integration
+
 TODAY = utc_today()
 
 

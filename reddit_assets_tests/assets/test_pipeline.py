@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
 
+pytestmark = pytest.mark.integration
+
 TODAY = utc_today()
 
 

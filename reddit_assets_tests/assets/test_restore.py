@@ -90,6 +90,7 @@ def _scraped_with_s3(monkeypatch, tmp_path, reddit_server, instance, s3, name):
 # -- restore from the archive ---------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_lost_raw_file_is_restored_from_s3_archive_and_reloaded(
     monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket
 ):
@@ -124,6 +125,7 @@ def test_lost_raw_file_is_restored_from_s3_archive_and_reloaded(
     assert materialization_metadata(instance, "reddit/submissions", key)["restored_from_archive"] is False
 
 
+@pytest.mark.integration
 def test_no_raw_file_and_no_archive_fails_naming_both_places(
     monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket
 ):
@@ -157,6 +159,7 @@ def _corrupt_manifest(s3_client, bucket, key, raw_member):
     s3_client.put_object(Bucket=bucket, Key=key, Body=out.getvalue())
 
 
+@pytest.mark.integration
 def test_corrupted_archive_fails_clearly_and_loads_nothing(
     monkeypatch, tmp_path, reddit_server, instance, s3_endpoint, s3_bucket, s3_client
 ):
@@ -180,6 +183,7 @@ def test_corrupted_archive_fails_clearly_and_loads_nothing(
 # -- scraping a past date -------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_past_top_snapshot_is_refused_unless_allowed_late(monkeypatch, tmp_path, reddit_server, instance):
     name = "snapsub"
     defs = configure(

@@ -79,6 +79,7 @@ def _expected(server, raw):
     }
 
 
+@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_accounts_for_every_item_and_shows_both_states_in_sqlite(
     monkeypatch, tmp_path, past_server, instance
@@ -165,6 +166,7 @@ def test_second_pass_accounts_for_every_item_and_shows_both_states_in_sqlite(
     assert (folder / f"pastsub_{PAST}.zip").read_bytes() == day_zip  # the day's archive is never rewritten
 
 
+@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_in_postgres_and_s3_restores_its_file_from_the_archive(
     monkeypatch, tmp_path, past_server, instance, postgres_url, s3_endpoint, s3_bucket, s3_client
@@ -212,6 +214,7 @@ def test_second_pass_in_postgres_and_s3_restores_its_file_from_the_archive(
     assert _rows(postgres_url) == rows
 
 
+@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_of_a_private_subreddit_fails_once_naming_it(monkeypatch, tmp_path, past_server, instance):
     defs = configure(
@@ -228,6 +231,7 @@ def test_second_pass_of_a_private_subreddit_fails_once_naming_it(monkeypatch, tm
     assert not (tmp_path / "data" / "scrapes" / PAST.isoformat() / "lockedaway.second_pass.json").exists()
 
 
+@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_waits_out_a_429(monkeypatch, tmp_path, past_server, instance):
     defs = configure(
@@ -256,6 +260,7 @@ def test_second_pass_is_refused_until_the_day_is_old_enough(monkeypatch, tmp_pat
     assert f"{today}|pastsub becomes possible at {possible.isoformat()}" in message
 
 
+@pytest.mark.integration
 @pytest.mark.integration
 def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
     config = {"start_date": "2026-01-01", "subreddits": [{"name": "pastsub", "category": "new"}]}
@@ -288,6 +293,7 @@ def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
     assert (tmp_path / "data" / "r2" / "daily_scrapes" / "pastsub" / PAST.isoformat() / zip_name).exists()
 
 
+@pytest.mark.integration
 @pytest.mark.integration
 def test_a_range_run_is_one_client_and_keeps_the_partitions_it_finished(monkeypatch, tmp_path, past_server, instance):
     subreddits = [{"name": "pastsub", "category": "new"}, {"name": "lockedaway", "category": "new"}]

@@ -27,7 +27,7 @@ from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import dagster_dev_env, running_dagster
 from reddit_assets_tests.harness import CLI
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 _TICKS = """
 query Ticks($selector: SensorSelector!) {

@@ -27,6 +27,8 @@ from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, run_job
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_WORKER = REPO / "deploy" / "celery" / "start-worker.sh"

@@ -25,7 +25,7 @@ from reddit_assets_demo.processes import free_port
 from reddit_assets_demo.stream_demo import STREAM_NAME
 from reddit_assets_tests.harness import CLI
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "Ctrl-C stops everything."

@@ -21,6 +21,8 @@ from reddit_assets.partitions import utc_day_bounds
 from reddit_assets_demo.generator import generate_subreddit
 from reddit_assets_demo.server import RateLimit, RedditServer
 
+pytestmark = pytest.mark.integration
+
 DAY = dt.date(2024, 5, 1)
 DAY_START, DAY_END = utc_day_bounds(DAY)
 ROOT = Path(__file__).resolve().parents[2]

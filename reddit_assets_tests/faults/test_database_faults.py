@@ -28,7 +28,7 @@ from reddit_assets_tests.faults.support import (
 from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER, postgres_url_for
 from reddit_assets_tests.harness import configure, materialization_metadata
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 DB_STEP = "database_tables"
 

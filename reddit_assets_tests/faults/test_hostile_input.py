@@ -32,6 +32,8 @@ from reddit_assets_tests.faults.support import (
 )
 from reddit_assets_tests.harness import configure
 
+pytestmark = pytest.mark.integration
+
 HOSTILE_NAMES = [
     "../etc",
     "..",

@@ -60,6 +60,7 @@ def _kill(child: subprocess.Popen) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
+@pytest.mark.integration
 def test_scrape_killed_while_writing_leaves_no_half_file(monkeypatch, tmp_path, reddit_server, instance):
     name = "hugesub"
     reddit_server.set_subreddit(
@@ -110,6 +111,7 @@ def test_scrape_killed_while_writing_leaves_no_half_file(monkeypatch, tmp_path, 
     assert temp_files(data_dir(tmp_path)) == []
 
 
+@pytest.mark.integration
 @pytest.mark.postgres
 def test_load_killed_mid_copy_leaves_old_rows_and_rerun_is_exact(
     monkeypatch, tmp_path, reddit_server, instance, postgres_database

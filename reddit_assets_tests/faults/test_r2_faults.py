@@ -9,6 +9,8 @@ same run succeeds; a later run, with the store back, uploads and verifies.
 
 import hashlib
 
+import pytest
+
 from reddit_assets_tests.faults.servers import AuthMotoServer, S3FaultProxy
 from reddit_assets_tests.faults.support import (
     archive_store,
@@ -23,6 +25,8 @@ from reddit_assets_tests.faults.support import (
     with_resources,
 )
 from reddit_assets_tests.harness import configure, materialization_metadata
+
+pytestmark = pytest.mark.integration
 
 ARCHIVE = "reddit__r2_archive"
 # Runs meant to fail use a client with 2 tries per call instead of the default 5: the

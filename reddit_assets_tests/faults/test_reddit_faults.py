@@ -25,6 +25,8 @@ from reddit_assets_tests.faults.support import (
 )
 from reddit_assets_tests.harness import configure, materialization_metadata
 
+pytestmark = pytest.mark.integration
+
 STEP = "reddit__raw_scrape"
 
 

@@ -25,7 +25,7 @@ from reddit_assets_tests.faults.support import archive_store, key, run, with_res
 from reddit_assets_tests.fixtures.postgres import PG_HOST, PG_PORT, PG_USER
 from reddit_assets_tests.harness import configure
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 NAME = "hushhush"
 

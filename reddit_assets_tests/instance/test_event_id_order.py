@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from dagster import DagsterEventType
 
 from reddit_assets.instance.postgres import BatchingPostgresEventLogStorage
 from reddit_assets_tests.instance.events import run_event
+
+pytestmark = pytest.mark.integration
 
 RUN_ID = "0f0f0f0f-0000-4000-8000-000000000002"
 

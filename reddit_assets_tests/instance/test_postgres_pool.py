@@ -12,6 +12,8 @@ import pytest
 from reddit_assets.instance.postgres import POOL, BatchingPostgresStorage
 from reddit_assets_tests.fixtures.postgres import admin_connection
 
+pytestmark = pytest.mark.integration
+
 
 def _backends(database: str) -> set[tuple]:
     """The server's sessions on `database` (pid, start time)."""

@@ -21,7 +21,7 @@ from reddit_assets_demo.raw_documents import generated_raw_document
 from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT, dagster_dev_env, running_dagster
 from reddit_assets_tests.fixtures.tables import loaded_counts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 _RUN = """
 query Run($id: ID!) {

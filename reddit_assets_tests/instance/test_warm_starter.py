@@ -16,7 +16,7 @@ from dagster._core.origin import JobPythonOrigin
 from reddit_assets.dagster_private import ExecuteRunArgs, RepositoryPythonOrigin
 from reddit_assets.instance.warm_launcher import StarterUnavailable, WarmStarter
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 JOB = """
 import os

@@ -205,6 +205,7 @@ def mixed_folder(root: Path) -> dict[str, Path]:
     return files, bad
 
 
+@pytest.mark.integration
 def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(monkeypatch, tmp_path, reddit_server):
     subs = [{"name": "alpha"}, {"name": "Beta"}, {"name": "gamma", "category": "new"}]
     defs = configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=subs)

@@ -121,6 +121,7 @@ def test_files_staged_in_worker_processes_get_the_outcomes_of_their_content(tmp_
     assert not list(data.glob(".import-staging-*"))  # the staging folder is gone
 
 
+@pytest.mark.integration
 @pytest.mark.postgres
 def test_another_reader_sees_none_of_an_import_or_all_of_it(tmp_path, postgres_database):
     """What the automation sensor reads while an import runs, on the production storage: a

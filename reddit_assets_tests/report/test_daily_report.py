@@ -19,6 +19,8 @@ from reddit_assets.report.gather import CHECK_KEYS_PER_QUERY, _check_statuses, g
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import CLI, configure, run_job
 
+pytestmark = pytest.mark.integration
+
 TODAY = utc_today()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 SUBREDDITS = [

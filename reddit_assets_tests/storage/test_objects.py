@@ -184,6 +184,7 @@ def _assert_r2_accepts_headers(sent) -> None:
         assert "x-amz-acl" not in headers
 
 
+@pytest.mark.integration
 def test_an_upload_carries_its_sha256_and_is_verified_by_one_head(
     r2_endpoint_url, s3_credentials, s3_bucket, s3_client, tmp_path
 ):
@@ -204,6 +205,7 @@ def test_an_upload_carries_its_sha256_and_is_verified_by_one_head(
     assert head["ContentType"] == "application/zip"
 
 
+@pytest.mark.integration
 def test_read_back_setting_reads_the_object_back(s3_endpoint, s3_credentials, s3_bucket, tmp_path):
     store = r2_resource(s3_endpoint, s3_credentials, s3_bucket, verify_by_read_back=True).store()
     sent = _recorded_requests(store)
@@ -213,6 +215,7 @@ def test_read_back_setting_reads_the_object_back(s3_endpoint, s3_credentials, s3
     _assert_r2_accepts_headers(sent)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("read_back", [False, True], ids=["store-checks-sha256", "read-back"])
 def test_bytes_changed_on_the_way_are_refused(read_back, s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path):
     """A byte flipped between us and the store: R2 refuses the PUT (BadDigest); a store
@@ -230,6 +233,7 @@ def test_bytes_changed_on_the_way_are_refused(read_back, s3_endpoint, s3_credent
     assert s3_client.head_object(Bucket=s3_bucket, Key=KEY)["Metadata"] == {"sha256": sha}
 
 
+@pytest.mark.integration
 def test_an_object_replaced_before_the_head_does_not_verify(
     r2_endpoint_url, s3_credentials, s3_bucket, s3_client, tmp_path
 ):
@@ -250,6 +254,7 @@ def test_an_object_replaced_before_the_head_does_not_verify(
     assert store.head(KEY) is None and path.exists()
 
 
+@pytest.mark.integration
 def test_large_file_is_one_put_up_to_5_gib_and_multipart_above(
     s3_endpoint, s3_credentials, s3_bucket, s3_client, tmp_path
 ):
@@ -276,6 +281,7 @@ def test_large_file_is_one_put_up_to_5_gib_and_multipart_above(
     assert stored_keys(multipart, PREFIX) == [KEY]
 
 
+@pytest.mark.integration
 def test_r2_client_config(s3_endpoint, s3_credentials, s3_bucket):
     resource = r2_resource(s3_endpoint, s3_credentials, s3_bucket, max_attempts=2, connect_timeout=3)
     client = resource.get_client()
@@ -296,6 +302,7 @@ def test_r2_client_config(s3_endpoint, s3_credentials, s3_bucket):
     assert by_account.get_client().meta.endpoint_url == "https://0123abcd.r2.cloudflarestorage.com"
 
 
+@pytest.mark.integration
 def test_endpoint_down_fails_fast_and_clearly(dead_s3_endpoint, s3_credentials, archive):
     secret = s3_credentials["aws_secret_access_key"]
     store = r2_resource(
@@ -312,6 +319,7 @@ def test_endpoint_down_fails_fast_and_clearly(dead_s3_endpoint, s3_credentials, 
     assert secret not in str(exc.value) and secret not in store.describe() and secret not in repr(store)
 
 
+@pytest.mark.integration
 def test_a_missing_bucket_is_a_refusal_not_a_transient_error(s3_endpoint, s3_credentials, s3_client, archive):
     store = r2_resource(s3_endpoint, s3_credentials, "no-such-bucket").store()
     with pytest.raises(ObjectStoreRefused, match=rf"s3://no-such-bucket at {s3_endpoint}, key {KEY}: NoSuchBucket"):
@@ -320,6 +328,7 @@ def test_a_missing_bucket_is_a_refusal_not_a_transient_error(s3_endpoint, s3_cre
     assert "no-such-bucket" not in [b["Name"] for b in s3_client.list_buckets()["Buckets"]]
 
 
+@pytest.mark.integration
 def test_resource_in_a_run_with_env_var_secrets(
     s3_endpoint, s3_credentials, s3_bucket, s3_client, archive, monkeypatch
 ):

@@ -154,6 +154,7 @@ def test_ensure_schema_concurrently(url):
     assert errors == []
 
 
+@pytest.mark.integration
 def test_ensure_schema_beside_a_partition_load_does_not_deadlock(postgres_url):
     """A run starting (ensure_schema) while another holds a partition's transaction on
     reddit_submissions and goes on to reddit_comments: the start waits, nothing deadlocks."""

@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from reddit_assets.automation.stream_schedule import days_to_build
@@ -20,6 +21,8 @@ from reddit_assets_demo.live import LiveFeed
 from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.reddit import SimClock
 from reddit_assets_tests.harness import CLI, configure, run_job
+
+pytestmark = pytest.mark.integration
 
 DAY = dt.date(2026, 3, 1)
 DAY_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
@@ -48,9 +51,9 @@ def _raw(tmp_path):
 
 
 def test_polled_day_is_merged_loaded_and_reported_complete(monkeypatch, tmp_path):
-    # 2 posts and 20 comments a minute from an hour before the day; a poll every 20 minutes
-    # (400 comments: inside the listing's 1,000) from half an hour before it to past its end.
-    feed = LiveFeed("busy", start=DAY_START - 3600, submissions_per_minute=2, comments_per_minute=20)
+    # 1 post and 6 comments a minute from an hour before the day; a poll every 20 minutes
+    # (120 comments: inside the listing's 1,000) from half an hour before it to past its end.
+    feed = LiveFeed("busy", start=DAY_START - 3600, submissions_per_minute=1, comments_per_minute=6)
     clock = SimClock(DAY_START - 1800)
     data_dir = tmp_path / "data"
     with RedditServer([], live=[feed], now=clock.now) as server:
@@ -81,12 +84,12 @@ def test_polled_day_is_merged_loaded_and_reported_complete(monkeypatch, tmp_path
     assert coverage["first_poll"] == "2026-03-01T00:10:00+00:00"
     assert {s["id"] for s in raw["submissions"]} == feed.ids_between("t3", DAY_START, DAY_END - 1e-6)
     assert {c["id"] for c in raw["comments"]} == feed.ids_between("t1", DAY_START, DAY_END - 1e-6)
-    assert len(raw["comments"]) == 20 * 1440 and len(raw["submissions"]) == 2 * 1440
+    assert len(raw["comments"]) == 6 * 1440 and len(raw["submissions"]) == 1 * 1440
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}")
     with engine.connect() as db:
         rows = db.execute(sa.text("SELECT submission_id, depth, parent_id FROM reddit_comments")).all()
-    assert len(rows) == 20 * 1440
+    assert len(rows) == 6 * 1440
     by_id = {c["id"]: c for c in raw["comments"]}
     assert all(submission for submission, _, _ in rows)  # from link_id
     replies = [depth for _, depth, parent in rows if parent.startswith("t1_") and parent[3:] in by_id]
@@ -96,4 +99,4 @@ def test_polled_day_is_merged_loaded_and_reported_complete(monkeypatch, tmp_path
     shown = subprocess.run(
         [str(CLI), "status", DAY.isoformat()], env=dict(os.environ), capture_output=True, text=True, timeout=120
     )
-    assert f"{20 * 1440} comments" in shown.stdout and "coverage: complete" in shown.stdout, shown.stdout
+    assert f"{6 * 1440} comments" in shown.stdout and "coverage: complete" in shown.stdout, shown.stdout
