@@ -8,6 +8,7 @@ counts and size, and the check compares them with the rows it counts in the data
 """
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -21,9 +22,11 @@ from reddit_assets.assets.declarations import (
 from reddit_assets.assets.partition_results import (
     Materialization,
     PartitionCheck,
+    check_evaluation,
     latest_materializations,
     partition_check_evaluations,
 )
+from reddit_assets.assets.records import report_materializations
 from reddit_assets.files.archive_zip import ArchiveError, verify_archive
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.paths import archive_object_key
@@ -79,6 +82,29 @@ def rows_check(
                 f"the raw file changed since it was loaded ({size} bytes, {loaded.metadata['raw_bytes']} loaded)"
             )
     return PartitionCheck(key, not problems, "; ".join(problems) or None, metadata)
+
+
+def record_import_checks(instance: dg.DagsterInstance, imported: Mapping[str, tuple[int, int, str]]) -> None:
+    """raw_file_matches_counts for imported partitions, {partition: (submissions, comments,
+    sha256)}: the import parsed, counted and hashed each file as it placed it, the check's own
+    evidence, so an imported partition has the check a scraped one gets in its run. Recorded as
+    runless evaluations aimed at the import's materializations, in batches."""
+    found = latest_materializations(instance, RAW_SCRAPE, imported)
+    evaluations = []
+    for key, (submissions, comments, sha256) in imported.items():
+        target = found.get(key)
+        recorded = target.metadata.get("sha256") if target else None
+        passed = recorded == sha256
+        result = PartitionCheck(
+            key,
+            passed,
+            "checked by `reddit-assets import` as it placed the file"
+            if passed
+            else "the import's materialization records another SHA-256",
+            {"submissions": submissions, "comments": comments, "sha256": sha256},
+        )
+        evaluations.append(check_evaluation(RAW_FILE_CHECK, result, target))
+    report_materializations(instance, evaluations)
 
 
 def build_checks(

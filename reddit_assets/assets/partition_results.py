@@ -105,7 +105,7 @@ def partition_check_evaluations(
     On a storage that writes check evaluations in batches (reddit_assets.instance), the
     evaluations are logged as one batch instead of yielded one event (and commit) at a time.
     """
-    evaluations = [_evaluation(check_key, result, materializations.get(result.partition)) for result in results]
+    evaluations = [check_evaluation(check_key, result, materializations.get(result.partition)) for result in results]
     if len(evaluations) > 1 and _batches_check_events(context.instance):
         _log_as_one_batch(context, evaluations)
     else:
@@ -116,9 +116,10 @@ def partition_check_evaluations(
     )
 
 
-def _evaluation(
+def check_evaluation(
     check_key: dg.AssetCheckKey, result: PartitionCheck, target: Materialization | None
 ) -> dg.AssetCheckEvaluation:
+    """One partition's evaluation, aimed at its materialization `target`."""
     return dg.AssetCheckEvaluation(
         asset_key=check_key.asset_key,
         check_name=check_key.name,

@@ -57,8 +57,12 @@ def latest_materialization_metadata_by_partition(
     return found
 
 
-def _runless_entry(materialization: dg.AssetMaterialization) -> dg.EventLogEntry:
-    """The event log entry instance.report_runless_asset_event writes for `materialization`."""
+def _runless_entry(event: dg.AssetMaterialization | dg.AssetCheckEvaluation) -> dg.EventLogEntry:
+    """The event log entry instance.report_runless_asset_event writes for `event`."""
+    if isinstance(event, dg.AssetMaterialization):
+        kind, data = dg.DagsterEventType.ASSET_MATERIALIZATION, StepMaterializationData(event)
+    else:
+        kind, data = dg.DagsterEventType.ASSET_CHECK_EVALUATION, event
     return dg.EventLogEntry(
         user_message="",
         level=logging.INFO,
@@ -67,26 +71,24 @@ def _runless_entry(materialization: dg.AssetMaterialization) -> dg.EventLogEntry
         error_info=None,
         timestamp=time.time(),
         step_key=None,
-        dagster_event=dg.DagsterEvent(
-            event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value,
-            event_specific_data=StepMaterializationData(materialization),
-            job_name=RUNLESS_JOB_NAME,
-        ),
+        dagster_event=dg.DagsterEvent(event_type_value=kind.value, event_specific_data=data, job_name=RUNLESS_JOB_NAME),
     )
 
 
 def report_materializations(
-    instance: dg.DagsterInstance, materializations: Sequence[dg.AssetMaterialization], per_batch: int = BATCH_SIZE
+    instance: dg.DagsterInstance,
+    events: Sequence[dg.AssetMaterialization | dg.AssetCheckEvaluation],
+    per_batch: int = BATCH_SIZE,
 ) -> None:
-    """Record runless materializations, as instance.report_runless_asset_event would one by one,
-    in batches of `per_batch`.
+    """Record runless materializations (or check evaluations), as
+    instance.report_runless_asset_event would one by one, in batches of `per_batch`.
 
     Dagster's SQL storages (SQLite, PostgreSQL, ours or stock) get one transaction per batch:
     readers see a whole batch or none of it. Any other storage stores the batch its own way.
     """
     storage = instance.event_log_storage
-    for start in range(0, len(materializations), per_batch):
-        entries = [_runless_entry(m) for m in materializations[start : start + per_batch]]
+    for start in range(0, len(events), per_batch):
+        entries = [_runless_entry(e) for e in events[start : start + per_batch]]
         if isinstance(storage, SqlEventLogStorage):
             store_events(storage, entries)
         else:

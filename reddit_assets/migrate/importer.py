@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from reddit_assets.assets.checks import record_import_checks
 from reddit_assets.assets.declarations import RAW_SCRAPE
 from reddit_assets.assets.records import (
     latest_materialization_metadata_by_partition,
@@ -176,6 +177,7 @@ def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome
     latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, [o.partition for o in outcomes])
     new = [o for o in outcomes if latest.get(o.partition, {}).get("sha256") != o.sha256]
     report_materializations(instance, [_materialization(o) for o in new], per_batch=RECORD_TOGETHER)
+    record_import_checks(instance, {o.partition: (o.submissions, o.comments, o.sha256) for o in new})
     written = {id(o) for o in new}
     for outcome in outcomes:
         outcome.recorded = "recorded" if id(outcome) in written else "already recorded"

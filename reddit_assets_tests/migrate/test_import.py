@@ -291,6 +291,22 @@ def test_cli_imports_mixed_folder_and_database_only_job_loads_without_reddit(mon
         assert str(created).startswith(first["created_utc"])  # the URS text time, read as UTC
         assert materialization_metadata(instance, "reddit/submissions", f"{DAY2}|Beta")["rows"] == len(source)
 
+        # Imported partitions get every check a scraped one gets: the raw file's from the import
+        # (aimed at its materialization), the rows' from the loads.
+        checks = [
+            dg.AssetCheckKey(RAW, "raw_file_matches_counts"),
+            dg.AssetCheckKey(SUBMISSIONS, "rows_match_raw_file"),
+            dg.AssetCheckKey(dg.AssetKey(["reddit", "comments"]), "rows_match_raw_file"),
+        ]
+        loaded_keys = [f"{DAY1}|alpha", f"{DAY2}|Beta"]
+        infos = instance.event_log_storage.get_asset_check_partition_info(checks, partition_keys=loaded_keys)
+        assert {(i.check_key, i.partition_key) for i in infos} == {(c, k) for c in checks for k in loaded_keys}
+        assert all(i.latest_execution_status.value == "SUCCEEDED" and i.is_current for i in infos), infos
+        (gamma,) = instance.event_log_storage.get_asset_check_partition_info(
+            checks[:1], partition_keys=[f"{DAY3}|gamma"]
+        )
+        assert gamma.latest_execution_status.value == "SUCCEEDED" and gamma.is_current
+
 
 # -- the rules, in process ------------------------------------------------------------------
 
