@@ -26,7 +26,7 @@ from reddit_assets.assets.partition_results import (
     latest_materializations,
     partition_check_evaluations,
 )
-from reddit_assets.assets.records import report_materializations
+from reddit_assets.assets.records import BATCH_SIZE, report_materializations
 from reddit_assets.files.archive_zip import ArchiveError, verify_archive
 from reddit_assets.files.atomic import sha256_file
 from reddit_assets.files.paths import archive_object_key
@@ -89,7 +89,10 @@ def record_import_checks(instance: dg.DagsterInstance, imported: Mapping[str, tu
     sha256)}: the import parsed, counted and hashed each file as it placed it, the check's own
     evidence, so an imported partition has the check a scraped one gets in its run. Recorded as
     runless evaluations aimed at the import's materializations, in batches."""
-    found = latest_materializations(instance, RAW_SCRAPE, imported)
+    keys = list(imported)
+    found: dict[str, Materialization] = {}
+    for start in range(0, len(keys), BATCH_SIZE):  # an IN list per query short of SQLite's limit
+        found.update(latest_materializations(instance, RAW_SCRAPE, keys[start : start + BATCH_SIZE]))
     evaluations = []
     for key, (submissions, comments, sha256) in imported.items():
         target = found.get(key)
