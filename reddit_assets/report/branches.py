@@ -14,6 +14,9 @@ from reddit_assets.assets.declarations import (
     COMMENTS,
     R2_ARCHIVE,
     RAW_SCRAPE,
+    SECOND_PASS,
+    SECOND_PASS_ARCHIVE,
+    SECOND_PASS_TABLE,
     SUBMISSIONS,
 )
 from reddit_assets.config import Flags
@@ -25,7 +28,8 @@ class Branch:
 
     `fields` maps a report field to (asset key, metadata key) of the latest materialization;
     `totals` are the numeric fields summed over the day (the report asset's plotted metadata);
-    field names are unique across branches.
+    field names are unique across branches. `counted`: whether the partition's state (and so
+    `status`'s exit code) depends on it.
     """
 
     name: str
@@ -33,6 +37,7 @@ class Branch:
     checks: tuple[dg.AssetCheckKey, ...]
     fields: dict[str, tuple[dg.AssetKey, str]]
     totals: tuple[str, ...]
+    counted: bool = True
 
     def required(self, flags: Flags) -> bool:
         """Whether a partition is complete only with this branch done."""
@@ -88,4 +93,23 @@ ARCHIVED = _ArchiveBranch(
     totals=("archive_bytes",),
 )
 
-BRANCHES: tuple[Branch, ...] = (SCRAPED, LOADED, ARCHIVED)
+# What became of the day's items, fetched again once the day is old enough: shown, never
+# required (a day is complete when scraped, loaded and archived; its second pass comes later).
+SECOND_PASSED = Branch(
+    name="second pass",
+    assets=(SECOND_PASS, SECOND_PASS_TABLE, SECOND_PASS_ARCHIVE),
+    checks=(),
+    fields={
+        "items_returned": (SECOND_PASS, "items_returned"),
+        "items_missing": (SECOND_PASS, "items_missing"),
+        "removed": (SECOND_PASS, "removed"),
+        "deleted": (SECOND_PASS, "deleted"),
+        "edited_since_scrape": (SECOND_PASS, "edited_since_scrape"),
+        "second_pass_rows": (SECOND_PASS_TABLE, "rows"),
+        "second_pass_object_key": (SECOND_PASS_ARCHIVE, "object_key"),
+    },
+    totals=("items_returned", "removed", "deleted"),
+    counted=False,
+)
+
+BRANCHES: tuple[Branch, ...] = (SCRAPED, LOADED, ARCHIVED, SECOND_PASSED)

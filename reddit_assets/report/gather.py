@@ -16,7 +16,7 @@ import dagster as dg
 
 from reddit_assets.config import AppConfig
 from reddit_assets.partitions import build_partitions, partition_key
-from reddit_assets.report.branches import BRANCHES, LOADED, SCRAPED, Branch
+from reddit_assets.report.branches import BRANCHES, LOADED, SCRAPED, SECOND_PASSED, Branch
 from reddit_assets.report.today import today_for
 
 # A branch's state in one partition.
@@ -24,6 +24,7 @@ DONE = "done"
 FAILED = "failed"
 RUNNING = "running"
 NOT_RUN = "not run yet"
+NOT_DUE = "not due yet"
 CANNOT_SCRAPE = "cannot be scraped any more"
 OFF = "off by flag"
 # Partition keys whose check results are asked for by key; more are read whole (_check_statuses).
@@ -41,6 +42,9 @@ STATE_KEYS = {
     NOT_RUN: "not_run",
     CANNOT_SCRAPE: "cannot_scrape",
 }
+
+# Branches shown but left out of a partition's state.
+_UNCOUNTED = {branch.name for branch in BRANCHES if not branch.counted}
 
 # (date, subreddit) -> (submission rows, comment rows) in the database, to compare with what
 # was recorded; None when the database cannot say.
@@ -77,7 +81,7 @@ class PartitionReport:
 
     @property
     def state(self) -> str:
-        states = [c.state for c in self.cells.values()]
+        states = [c.state for name, c in self.cells.items() if name not in _UNCOUNTED]
         if FAILED in states or "failed" in self.checks.values():
             return FAILED
         if RUNNING in states:
@@ -193,7 +197,25 @@ def _branch_cell(
     return cell
 
 
-def _explain(row: PartitionReport, branch: Branch, cell: Cell, config: AppConfig, today: dt.date) -> None:
+def _explain_second_pass(row: PartitionReport, cell: Cell, config: AppConfig, now: dt.datetime) -> None:
+    settings = config.second_pass
+    due = settings.possible_from(row.date, config.schedule.timezone)
+    if not settings.enabled:
+        cell.state, cell.reason = OFF, "off (second_pass.enabled: false)"
+    elif now < due:
+        cell.state, cell.reason = (
+            NOT_DUE,
+            f"due from {due.isoformat(timespec='minutes')} ({settings.after_hours:g} h after the day)",
+        )
+    elif row.cells[SCRAPED.name].state != DONE:
+        cell.reason = "not run: no raw file to fetch again"
+    else:
+        cell.reason = "due, not run yet (sensor second_pass_when_due)"
+
+
+def _explain(
+    row: PartitionReport, branch: Branch, cell: Cell, config: AppConfig, today: dt.date, now: dt.datetime
+) -> None:
     """Say why a branch has no data: not run yet, failed (with its run), cannot be scraped any more, off."""
     scrape = row.cells[SCRAPED.name]
     if cell.state == FAILED and branch is not SCRAPED and scrape.state == FAILED and cell.run_id == scrape.run_id:
@@ -215,6 +237,8 @@ def _explain(row: PartitionReport, branch: Branch, cell: Cell, config: AppConfig
             cell.reason = f"{row.date} has not come yet"
         else:
             cell.reason = "not run yet"
+    elif branch is SECOND_PASSED:
+        _explain_second_pass(row, cell, config, now)
     elif not branch.required(config.flags):
         cell.state, cell.reason = OFF, "off by flag (create_archives_enabled: false)"
     elif scrape.state == CANNOT_SCRAPE:
@@ -250,6 +274,7 @@ def gather(
 ) -> list[DayReport]:
     """One DayReport per date, one row per configured subreddit."""
     today = today or today_for(config)
+    now = dt.datetime.now(dt.UTC)
     dates = sorted(set(dates))
     partitions_def = build_partitions(config)
     keys = [str(partition_key(date, name)) for date in dates for name in config.names]
@@ -270,7 +295,7 @@ def gather(
                     if (check, key) in checks:
                         row.checks[f"{check.asset_key.to_user_string()}:{check.name}"] = checks[(check, key)]
             for branch in branches:
-                _explain(row, branch, row.cells[branch.name], config, today)
+                _explain(row, branch, row.cells[branch.name], config, today, now)
             loaded = row.cells.get(LOADED.name)
             counted = row_counts(date, entry.name) if row_counts and loaded and loaded.state == DONE else None
             if counted is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reddit_assets.report.branches import ARCHIVED, BRANCHES, LOADED, SCRAPED, Branch
+from reddit_assets.report.branches import ARCHIVED, BRANCHES, LOADED, SCRAPED, SECOND_PASSED, Branch
 from reddit_assets.report.gather import CANNOT_SCRAPE, DONE, FAILED, DayReport, PartitionReport
 
 
@@ -21,6 +21,13 @@ def _numbers(branch: Branch, values: dict) -> str:
         return text
     if branch is LOADED:
         return f"{values.get('submission_rows', '?')} submission + {values.get('comment_rows', '?')} comment rows"
+    if branch is SECOND_PASSED:
+        return (
+            f"{values.get('items_returned', '?')} items fetched again ({values.get('items_missing', '?')} gone), "
+            f"{values.get('removed', '?')} removed, {values.get('deleted', '?')} deleted, "
+            f"{values.get('edited_since_scrape', '?')} edited since the scrape; "
+            f"{values.get('second_pass_rows', '?')} rows, archived {values.get('second_pass_object_key', '?')}"
+        )
     if branch is ARCHIVED:
         where = "uploaded" if values.get("uploaded") else "kept locally"
         return f"{where}, {values.get('archive_bytes', '?')} bytes, {values.get('object_key', '?')}"

@@ -11,8 +11,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from reddit_assets.config import load_config
 from reddit_assets.files.archive_zip import read_manifest, verify_archive
 from reddit_assets.partitions import partition_key
+from reddit_assets.report.branches import SECOND_PASSED
+from reddit_assets.report.gather import DONE, gather
+from reddit_assets.report.text import describe
 from reddit_assets_demo.aftermath import is_missing, later_state
 from reddit_assets_demo.server import RedditServer
 from reddit_assets_tests.fixtures.dagster_dev import REPO_ROOT
@@ -79,7 +83,6 @@ def _expected(server, raw):
     }
 
 
-@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_accounts_for_every_item_and_shows_both_states_in_sqlite(
     monkeypatch, tmp_path, past_server, instance
@@ -127,6 +130,16 @@ def test_second_pass_accounts_for_every_item_and_shows_both_states_in_sqlite(
     assert meta["removed"] == len(by_state["removed"]) and meta["deleted"] == len(by_state["deleted"])
     assert meta["api_requests"] == 1 + math.ceil(n / 100) and meta["rate_limited"] == 0
 
+    # The report (and `status`) shows it: what became of the items, beside the day's branches.
+    (day,) = gather(instance, load_config(), [PAST])
+    (row,) = day.rows
+    assert row.cells["second pass"].state == DONE and row.state == "complete"
+    assert describe(SECOND_PASSED, row) == (
+        f"{n - len(missing)} items fetched again ({len(missing)} gone), {meta['removed']} removed, "
+        f"{meta['deleted']} deleted, {meta['edited_since_scrape']} edited since the scrape; {n} rows, "
+        f"archived daily_scrapes/pastsub/{PAST}/pastsub_{PAST}_second_pass.zip"
+    )
+
     # Both states side by side.
     view = {
         r["id"]: r for r in _rows(f"sqlite:///{tmp_path / 'data' / 'reddit.db'}", "reddit_submissions_then_and_now")
@@ -166,7 +179,6 @@ def test_second_pass_accounts_for_every_item_and_shows_both_states_in_sqlite(
     assert (folder / f"pastsub_{PAST}.zip").read_bytes() == day_zip  # the day's archive is never rewritten
 
 
-@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_in_postgres_and_s3_restores_its_file_from_the_archive(
     monkeypatch, tmp_path, past_server, instance, postgres_url, s3_endpoint, s3_bucket, s3_client
@@ -214,7 +226,6 @@ def test_second_pass_in_postgres_and_s3_restores_its_file_from_the_archive(
     assert _rows(postgres_url) == rows
 
 
-@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_of_a_private_subreddit_fails_once_naming_it(monkeypatch, tmp_path, past_server, instance):
     defs = configure(
@@ -231,7 +242,6 @@ def test_second_pass_of_a_private_subreddit_fails_once_naming_it(monkeypatch, tm
     assert not (tmp_path / "data" / "scrapes" / PAST.isoformat() / "lockedaway.second_pass.json").exists()
 
 
-@pytest.mark.integration
 @pytest.mark.integration  # the past day's own Reddit-compatible server
 def test_second_pass_waits_out_a_429(monkeypatch, tmp_path, past_server, instance):
     defs = configure(
@@ -260,7 +270,6 @@ def test_second_pass_is_refused_until_the_day_is_old_enough(monkeypatch, tmp_pat
     assert f"{today}|pastsub becomes possible at {possible.isoformat()}" in message
 
 
-@pytest.mark.integration
 @pytest.mark.integration
 def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
     config = {"start_date": "2026-01-01", "subreddits": [{"name": "pastsub", "category": "new"}]}
@@ -293,7 +302,6 @@ def test_dagster_asset_materialize_runs_the_second_pass(tmp_path, past_server):
     assert (tmp_path / "data" / "r2" / "daily_scrapes" / "pastsub" / PAST.isoformat() / zip_name).exists()
 
 
-@pytest.mark.integration
 @pytest.mark.integration
 def test_a_range_run_is_one_client_and_keeps_the_partitions_it_finished(monkeypatch, tmp_path, past_server, instance):
     subreddits = [{"name": "pastsub", "category": "new"}, {"name": "lockedaway", "category": "new"}]

@@ -6,17 +6,29 @@ import datetime as dt
 import re
 
 from reddit_assets.assets.daily_report import grid_dates
-from reddit_assets.report.gather import CANNOT_SCRAPE, DONE, FAILED, NOT_RUN, OFF, Cell, DayReport, PartitionReport
+from reddit_assets.report.gather import (
+    CANNOT_SCRAPE,
+    DONE,
+    FAILED,
+    NOT_DUE,
+    NOT_RUN,
+    OFF,
+    Cell,
+    DayReport,
+    PartitionReport,
+)
 from reddit_assets.report.picture import COLOURS, markdown_image, render_html, render_svg, status_line
 from reddit_assets.report.text import render_markdown, render_text, summary_line
 
 DAY = dt.date(2026, 12, 2)
 
 
-def _row(name, scraped, loaded, archived, checks=None, date=DAY, category="top"):
-    return PartitionReport(
-        date, name, category, {"scraped": scraped, "loaded": loaded, "archived": archived}, checks or {}
-    )
+NOT_DUE_YET = Cell(NOT_DUE, reason="due from 2026-12-04T12:00+00:00 (36 h after the day)")
+
+
+def _row(name, scraped, loaded, archived, checks=None, date=DAY, category="top", second_pass=NOT_DUE_YET):
+    cells = {"scraped": scraped, "loaded": loaded, "archived": archived, "second pass": second_pass}
+    return PartitionReport(date, name, category, cells, checks or {})
 
 
 def _done_row(name, submissions, comments, date=DAY):
@@ -94,7 +106,7 @@ def test_text_and_markdown_say_what_each_branch_holds_or_why_not():
     assert "c3 (top): failed\n  scraped:   failed in run r1\n  loaded:    not run yet: waits for the raw file\n" in text
     assert text.endswith(f"{DAY}: INCOMPLETE, 1 of 2 subreddit(s) scraped, loaded and archived")
     table = render_markdown(day).splitlines()
-    assert table[0] == "| subreddit | category | state | scraped | loaded | archived | checks |"
+    assert table[0] == "| subreddit | category | state | scraped | loaded | archived | second pass | checks |"
     assert table[3].startswith("| c3 | top | failed | failed in run r1 | not run yet: waits for the raw file |")
 
 
@@ -130,3 +142,37 @@ def test_status_line_stays_short_enough_to_show_inline():
     assert status_line(day) == "🟩 a1 3 · ▫️ c3 ×"
     many = DayReport(DAY, [_done_row(f"subreddit_{i:03d}", 3, 4) for i in range(80)] + day.rows[1:])
     assert status_line(many) == "🟩 80 complete · ▫️ 1 cannot be scraped any more"
+
+
+def test_second_pass_is_shown_but_leaves_the_partitions_state_alone():
+    fetched = Cell(
+        DONE,
+        {
+            "items_returned": 40,
+            "items_missing": 2,
+            "removed": 3,
+            "deleted": 1,
+            "edited_since_scrape": 4,
+            "second_pass_rows": 42,
+            "second_pass_object_key": "second_pass/a1/x.zip",
+        },
+    )
+    done = _done_row("a1", 3, 4)
+    done.cells["second pass"] = fetched
+    due = _done_row("a2", 3, 4)
+    due.cells["second pass"] = Cell(NOT_RUN, reason="due, not run yet (sensor second_pass_when_due)")
+    failed = _done_row("a3", 3, 4)
+    failed.cells["second pass"] = Cell(FAILED, reason="failed in run r9")
+    assert [row.state for row in (done, due, failed)] == ["complete"] * 3  # status's exit code stays as it was
+    text = render_text([DayReport(DAY, [done, due, failed])])
+    assert (
+        "  second pass: 40 items fetched again (2 gone), 3 removed, 1 deleted, 4 edited since the scrape; "
+        "42 rows, archived second_pass/a1/x.zip\n"
+    ) in text
+    assert "  second pass: due, not run yet (sensor second_pass_when_due)\n" in text
+    assert "  second pass: failed in run r9\n" in text
+    assert "second pass: due from 2026-12-04T12:00+00:00 (36 h after the day)" in render_text(
+        [DayReport(DAY, [_done_row("a4", 3, 4)])]
+    )
+    totals = DayReport(DAY, [done]).totals()
+    assert (totals["items_returned"], totals["removed"], totals["deleted"]) == (40, 3, 1)
