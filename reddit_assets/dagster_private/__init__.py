@@ -45,6 +45,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -155,7 +156,7 @@ def step_execution_context(context: dg.AssetExecutionContext | dg.AssetCheckExec
 
 
 def add_asset_metadata_by_partition(
-    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, metadata: Mapping[str, Mapping[str, object]]
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, metadata: Mapping[str, Mapping[str, Any]]
 ) -> None:
     """Add `metadata[partition]` to each partition's materialization of `asset_key`, as
     `context.add_asset_metadata(..., partition_key=partition)` records it, in one update."""
