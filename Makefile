@@ -36,7 +36,7 @@ UV_BOOTSTRAP := $(UV)
 endif
 UV_ENV := UV_PYTHON_DOWNLOADS=never UV_PYTHON_PREFERENCE=only-system
 
-.PHONY: install demo test check bench bench-year lock python clean
+.PHONY: install demo test lint check bench bench-year lock python clean
 
 $(STAMP): uv.lock pyproject.toml $(UV_BOOTSTRAP)
 	@test -n "$(PY_VERSION)" || { echo "make: no Python interpreter '$(PYTHON)' here (give PYTHON=python3.11 or newer)" >&2; exit 1; }
@@ -60,11 +60,15 @@ TEST_WORKERS ?= 3
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
-# The fast tier: lint, format, the definitions load, and the tests that need no server.
-check: $(STAMP)
+# Lint, format, the definitions load, and the product's types (mypy, set up in pyproject.toml).
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/dg check defs
+	$(BIN)/mypy
+
+# The fast tier: lint, and the tests that need no server.
+check: lint
 	$(BIN)/python -m pytest -m "not integration"
 
 bench: $(STAMP)
@@ -86,4 +90,4 @@ python:
 	@echo "$(PYTHON_EXE) ($(PY_VERSION)) -> $(VENV)"
 
 clean:
-	rm -rf .venv .venv-3.* .venv-tools .demo .pytest_cache .ruff_cache
+	rm -rf .venv .venv-3.* .venv-tools .demo .pytest_cache .ruff_cache .mypy_cache

@@ -19,10 +19,15 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reddit_assets import cli_dumps, cli_materialize, cli_status
 from reddit_assets.config import ConfigError, config_path, load_config
+
+if TYPE_CHECKING:  # the commands import the importers only when they run
+    from reddit_assets.migrate.dump_import import DumpImportReport
+    from reddit_assets.migrate.importer import ImportReport
 
 USAGE_ERROR = 2
 
@@ -183,8 +188,10 @@ def _import(args) -> int:
         print(f"reddit-assets import: stopped: {printable(exc)}", file=sys.stderr)
         return 1
     code = 0
+    from reddit_assets.migrate.dump_import import DumpImportReport
+
     for report in reports:
-        if hasattr(report, "files"):
+        if isinstance(report, DumpImportReport):
             cli_dumps.print_dump_report(report, printable, _import_line)
         else:
             _print_report(report, args)
@@ -192,7 +199,7 @@ def _import(args) -> int:
     return code
 
 
-def _run_import(root: Path, args, options: dict) -> list:
+def _run_import(root: Path, args, options: dict) -> list[ImportReport | DumpImportReport]:
     """The reports of the import: the scrape files' (unless PATH holds dumps only) and the dumps'."""
     import contextlib
 
@@ -204,7 +211,7 @@ def _run_import(root: Path, args, options: dict) -> list:
     dumps, _refused = scan_dumps(root)
     with contextlib.ExitStack() as stack:
         instance = None if args.dry_run else stack.enter_context(dg.DagsterInstance.get())
-        reports = []
+        reports: list[ImportReport | DumpImportReport] = []
         if root.is_dir() and (not dumps or scan_folder(root)[0]):
             reports.append(import_directory(root, instance=instance, **options))
         if dumps:

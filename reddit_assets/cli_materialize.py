@@ -197,7 +197,9 @@ def _execute(config: AppConfig, date: dt.date, name: str, args, scrapes: bool) -
             asset_selection=[dg.AssetKey.from_user_string(a) for a in only_assets] if only_assets else None,
             raise_on_error=False,
         )
-    assets = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
+    assets = sorted(
+        {e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key is not None}
+    )
     if result.success:
         print(f"{key}: run {result.run_id} succeeded; materialized {', '.join(assets)}")
         return 0

@@ -61,7 +61,7 @@ def _row_counter():
 
     # The same rule as resources.database_resource: DATABASE_URL, else the SQLite file in the data directory.
     store = TableStore(os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'reddit.db'}")
-    failed = []
+    failed: list[sa.exc.SQLAlchemyError] = []
 
     def count(date: dt.date, subreddit: str) -> tuple[int, int] | None:
         if failed:

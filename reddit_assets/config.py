@@ -11,9 +11,10 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from reddit_assets.strict_yaml import StrictYamlError, load_strict, short_repr
 
@@ -43,7 +44,7 @@ class ConfigError(ValueError):
         self.problems = problems or [message]
 
 
-def is_valid_subreddit_name(name: object) -> bool:
+def is_valid_subreddit_name(name: object) -> TypeGuard[str]:
     return isinstance(name, str) and SUBREDDIT_NAME_RE.fullmatch(name) is not None
 
 
@@ -100,7 +101,7 @@ class SubredditConfig(ScrapeDefaults):
             raise ValueError(
                 f"{short_repr(value)} is not a subreddit name: 2 to 21 ASCII letters, digits or underscores"
             )
-        return value  # type: ignore[return-value]
+        return value
 
     @model_validator(mode="after")
     def _search_needs_query(self) -> SubredditConfig:
@@ -237,7 +238,7 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
     return model
 
 
-def _describe(error: dict, model: type[BaseModel]) -> str:
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     loc = tuple(error["loc"])
     field = ".".join(str(p) for p in loc) or None
     if error["type"] == "extra_forbidden":
@@ -270,7 +271,8 @@ def _check_entries(raw_entries: list, defaults: ScrapeDefaults | None) -> tuple[
             problems.append(f"subreddits[{index}]: must be a mapping with a 'name'")
             continue
         label = _entry_label(index, raw)
-        entry, found = None, []
+        entry: SubredditConfig | None = None
+        found: list[str] = []
         try:
             entry = SubredditConfig.model_validate({**base, **raw})
         except ValidationError as exc:
@@ -340,7 +342,7 @@ def parse_config(data: object, *, source: str = "config") -> AppConfig:
         config = AppConfig.model_validate(rest)
     except ValidationError as exc:
         problems.extend(_describe(e, AppConfig) for e in exc.errors())
-    if problems:
+    if problems or config is None:  # no config without problems saying why
         raise _config_error(source, problems)
     return config
 
@@ -388,7 +390,7 @@ def read_config_text(path: Path, *, explicit: bool) -> str:
 def load_config(path: str | os.PathLike | None = None) -> AppConfig:
     """Read and validate the config file (default: $REDDIT_ASSETS_CONFIG or ./subreddits.yaml)."""
     explicit = path is not None
-    path = Path(path) if explicit else config_path()
+    path = Path(path) if path is not None else config_path()
     text = read_config_text(path, explicit=explicit)
     try:
         data, duplicates = load_strict(text)

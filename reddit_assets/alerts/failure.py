@@ -79,7 +79,7 @@ def run_failure_payload(context: dg.RunFailureSensorContext) -> dict:
     }
 
 
-def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.RunStatusSensorDefinition:
+def build_run_failure_alert(timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30
     )

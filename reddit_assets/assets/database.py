@@ -1,5 +1,7 @@
 """reddit/submissions + reddit/comments: the raw file loaded into database tables."""
 
+from typing import Any
+
 import dagster as dg
 
 from reddit_assets.assets.declarations import COMMENTS, FOLLOW_RAW_SCRAPE, OWNERS, RAW_SCRAPE, RETRY_POLICY, SUBMISSIONS
@@ -16,7 +18,7 @@ from reddit_assets.storage.raw_files_resource import RawFilesResource
 
 
 def build_database_tables(partitions_def: dg.PartitionsDefinition, db_kind: str) -> dg.AssetsDefinition:
-    spec = dict(
+    spec: dict[str, Any] = dict(
         deps=[RAW_SCRAPE],
         group_name="database",
         kinds={db_kind, "table"},

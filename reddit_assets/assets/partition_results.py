@@ -19,10 +19,12 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
 from reddit_assets.assets.bounded_pool import run_bounded
+from reddit_assets.assets.records import metadata_values
 from reddit_assets.dagster_private import (
     AssetCheckEvaluationTargetMaterializationData,
     AssetMaterializationPlannedData,
@@ -43,7 +45,7 @@ class PartitionCheck:
     partition: str
     passed: bool
     description: str | None = None
-    metadata: Mapping[str, object] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,7 @@ class Materialization:
 
 
 def _materialization(record: dg.EventLogRecord) -> Materialization:
-    event = record.asset_materialization
-    return Materialization(
-        record.storage_id,
-        record.run_id,
-        record.timestamp,
-        {k: v.value for k, v in event.metadata.items()},
-    )
+    return Materialization(record.storage_id, record.run_id, record.timestamp, metadata_values(record))
 
 
 def latest_materializations(
@@ -85,7 +81,8 @@ def latest_materializations(
             cursor=cursor,
         )
         for record in page.records:
-            found.setdefault(record.partition_key, _materialization(record))
+            if record.partition_key is not None:
+                found.setdefault(record.partition_key, _materialization(record))
         if not page.has_more:
             break
         cursor = page.cursor
@@ -166,7 +163,7 @@ def _log_as_one_batch(context: dg.AssetCheckExecutionContext, evaluations: list[
 def attach_partition_metadata(
     context: dg.AssetExecutionContext,
     asset_key: dg.AssetKey,
-    metadata: Mapping[str, Mapping[str, object]],
+    metadata: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Metadata for each partition's materialization, as `add_asset_metadata(..., partition_key=)`
     would record it, but in one update: that call re-lists the run's partition keys and copies
@@ -179,7 +176,7 @@ def attach_partition_metadata(
 def materialize_finished_partitions(
     context: dg.AssetExecutionContext,
     asset_key: dg.AssetKey,
-    metadata: Mapping[str, Mapping[str, object]],
+    metadata: Mapping[str, Mapping[str, Any]],
 ) -> Iterator[dg.AssetMaterialization]:
     """Materializations of the partitions a failing range run finished (their rows are committed),
     tagged with the run's backfill like Dagster's own, so the backfill counts them done."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import dagster as dg
 
@@ -21,8 +22,12 @@ from reddit_assets.instance.event_batches import store_events
 BATCH_SIZE = 500
 
 
-def _values(record) -> dict:
-    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
+def metadata_values(record: dg.EventLogRecord) -> dict[str, Any]:
+    """A materialization record's metadata, as plain values."""
+    materialization = record.asset_materialization
+    if materialization is None:  # the instance's materialization records always hold one
+        raise ValueError(f"event {record.storage_id} is not a materialization")
+    return {k: v.value for k, v in materialization.metadata.items()}
 
 
 def latest_materialization_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str) -> dict:
@@ -30,7 +35,7 @@ def latest_materialization_metadata(instance: dg.DagsterInstance, asset_key: dg.
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[str(partition)]), limit=1
     ).records
-    return _values(records[0]) if records else {}
+    return metadata_values(records[0]) if records else {}
 
 
 def latest_materialization_metadata_by_partition(
@@ -49,8 +54,9 @@ def latest_materialization_metadata_by_partition(
         while True:
             page = instance.fetch_materializations(records_filter, limit=2 * len(batch), cursor=cursor)
             for record in page.records:
-                if record.partition_key not in found:  # newest first: the first seen is the latest
-                    found[record.partition_key] = _values(record)
+                key = record.partition_key  # newest first: the first seen is the latest
+                if key is not None and key not in found:
+                    found[key] = metadata_values(record)
             if not page.has_more or all(p in found for p in batch):
                 break
             cursor = page.cursor

@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -117,7 +118,7 @@ def build_raw_scrape(app_config: AppConfig, partitions_def: dg.PartitionsDefinit
             written = write_raw_file(raw_path, document)
         except DiskWriteError as exc:  # disk full or read-only: a retry would scrape Reddit again for nothing
             raise dg.Failure(f"{exc}; the scrape was not kept (not retried)", allow_retries=False) from None
-        metadata = {
+        metadata: dict[str, Any] = {
             "submissions": len(result.submissions),
             "comments": len(result.comments),
             "api_requests": stats.requests,

@@ -14,6 +14,7 @@ Why each is needed:
   one event per commit. `SqlEventLogStorage` is the SQL event log our storages extend and
   write to in one transaction; `SqlEventLogStorageTable` and `AssetCheckExecutionsTable` are
   the tables written; `AssetCheckExecutionRecordStatus` is a check row's status;
+  `AssetCheckEvaluationPlanned` is a planned check event's data (what the batch reads of it);
   `ASSET_EVENTS` and `ASSET_CHECK_EVENTS` tell which events are batched;
   `StepMaterializationData`, `RUNLESS_JOB_NAME` and `RUNLESS_RUN_ID` build the event
   `instance.report_runless_asset_event` would write.
@@ -44,9 +45,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.events import (
@@ -85,6 +88,7 @@ __all__ = [
     "RUN_MODULES",
     "SENSOR_NAME_TAG",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "AssetCheckEvaluationPlanned",
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetCheckExecutionRecordStatus",
     "AssetCheckExecutionsTable",
@@ -139,7 +143,10 @@ def execute_run(request: str) -> None:
     it may raise SystemExit with the run's exit code."""
     from dagster._cli.api import execute_run_command
 
-    execute_run_command.callback(input_json=request, compressed_input_json=None)
+    command = execute_run_command.callback
+    if command is None:  # click's type: a command may have no callback; this one always has
+        raise RuntimeError("dagster api execute_run has no callback")
+    command(input_json=request, compressed_input_json=None)
 
 
 def step_execution_context(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext):
@@ -149,7 +156,7 @@ def step_execution_context(context: dg.AssetExecutionContext | dg.AssetCheckExec
 
 
 def add_asset_metadata_by_partition(
-    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, metadata: Mapping[str, Mapping[str, object]]
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, metadata: Mapping[str, Mapping[str, Any]]
 ) -> None:
     """Add `metadata[partition]` to each partition's materialization of `asset_key`, as
     `context.add_asset_metadata(..., partition_key=partition)` records it, in one update."""

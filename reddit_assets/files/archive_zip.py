@@ -153,7 +153,9 @@ def _write_stream(
 
 def _deflated(name: str, when) -> zipfile.ZipInfo:
     info = _member(name, when, zipfile.ZIP_DEFLATED)
-    info._compresslevel = RAW_DEFLATE_LEVEL  # what ZipFile.write(compresslevel=) sets; zipfile reads it on open
+    # What ZipFile.write(compresslevel=) sets; zipfile reads it on open. Private before Python
+    # 3.13 (then `compress_level`, this name kept as an alias), so not in the standard library's stubs.
+    info._compresslevel = RAW_DEFLATE_LEVEL  # type: ignore[attr-defined]
     return info
 
 
@@ -209,7 +211,8 @@ def build_archive(
             files[raw_name] = {"bytes": raw_size, "sha256": raw_sha}
 
             for name, table in tables.items():
-                data = parquet[name].result() if parquet[name] else _parquet_bytes(table)
+                future = parquet[name]
+                data = future.result() if future else _parquet_bytes(table)
                 view = memoryview(data).cast("B")
                 zf.writestr(_member(name, when, zipfile.ZIP_STORED), view)
                 files[name] = {"bytes": data.size, "sha256": hashlib.sha256(view).hexdigest()}

@@ -99,7 +99,7 @@ class DiskWriteError(OSError):
         self.path = str(path)
 
     def __str__(self) -> str:
-        return self.strerror
+        return str(self.strerror)  # always the message given above
 
 
 def _writer_of(tmp_name: str, prefix: str) -> tuple[str | None, int | None]:

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import re
 import time
+from typing import TypeGuard
 
 EARLIEST = dt.datetime(2005, 1, 1, tzinfo=dt.UTC).timestamp()  # Reddit began in June 2005
 INT64_MAX = 2**63 - 1
@@ -58,11 +59,16 @@ def epoch_seconds(value: object) -> float | int | None:
     return None
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """An int or a float itself (a bool, or any other subclass, is not)."""
+    return type(value) in (int, float)
+
+
 def _time_problem(value: object, latest: float) -> str | None:
     if value is None:
         return None
     seconds = epoch_seconds(value) if type(value) is str else value
-    if type(seconds) not in (int, float):
+    if not _is_number(seconds):
         return f"a time must be epoch seconds (a number or numeric string), not {type(value).__name__} {_shown(value)}"
     if not (math.isfinite(seconds) and EARLIEST <= seconds <= latest):
         return f"time {_shown(seconds)} is outside 2005-01-01 .. now + 1 day"
@@ -86,7 +92,7 @@ def _int_problem(value: object) -> str | None:
 def _float_problem(value: object) -> str | None:
     if value is None:
         return None
-    if type(value) not in (int, float) or not math.isfinite(value):
+    if not _is_number(value) or not math.isfinite(value):
         return f"must be a finite number, not {type(value).__name__} {_shown(value)}"
     return None
 

@@ -190,9 +190,10 @@ def _tree_depths(items: list[dict]) -> list[int | None]:
     understates the depth of comments that were fetched that way.
     """
     depth_of: dict[str, int] = {}
-    depths = []
+    depths: list[int | None] = []
     for item in items:
         parent = item.get("parent_id") or ""
+        depth: int | None
         if parent.startswith("t3_"):
             depth = 0
         elif parent[3:] in depth_of:
@@ -215,7 +216,7 @@ def _batches(items: list[dict], build) -> list[pa.RecordBatch]:
     for start in range(0, len(items), _ROWS_PER_BATCH):
         end = min(start + _ROWS_PER_BATCH, len(items))
         batches.append(build(items[start:end], start))
-        items[start:end] = [None] * (end - start)
+        items[start:end] = [{}] * (end - start)  # one empty dict in each place: the list keeps its length
     return batches
 
 

@@ -129,8 +129,10 @@ _READ_BLOCK = 1 << 20
 _JSON_ESCAPES = "reddit_assets.json_escapes"
 
 
-def _json_escapes(error: UnicodeEncodeError) -> tuple[str, int]:
+def _json_escapes(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: non-ASCII characters as JSON `\\uXXXX` escapes (surrogate pairs above U+FFFF)."""
+    if not isinstance(error, UnicodeEncodeError):  # registered for encoding only
+        raise error
     out = []
     for char in error.object[error.start : error.end]:
         code = ord(char)

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from reddit_assets.files.normalize import _timestamps
+from reddit_assets.files.normalize import _timestamps, _unique_by_id
 
 _TS = pa.timestamp("us", tz="UTC")
 SUBMISSION_KIND = "submission"
@@ -108,16 +108,11 @@ def _table(document: dict, rows: list[dict]) -> pa.Table:
     return pa.table(columns, schema=SECOND_PASS_SCHEMA) if n else SECOND_PASS_SCHEMA.empty_table()
 
 
-def _unique(rows: list[dict]) -> list[dict]:
-    seen: set[str] = set()
-    return [row for row in rows if not (row["id"] in seen or seen.add(row["id"]))]
-
-
 def second_pass_tables(document: dict) -> tuple[pa.Table, pa.Table]:
     """(submission rows, comment rows) of one second-pass document, missing items included."""
     tables = []
     for kind, key, prefix in ((SUBMISSION_KIND, "submissions", "t3_"), (COMMENT_KIND, "comments", "t1_")):
         rows = [_row(item, kind) for item in document[key]]
         rows += [_missing_row(name) for name in document["missing"] if name.startswith(prefix)]
-        tables.append(_table(document, _unique(rows)))
+        tables.append(_table(document, _unique_by_id(rows)))
     return tables[0], tables[1]

@@ -24,6 +24,8 @@ from reddit_assets.dagster_private import daemon_controller
 
 MIN_TICK_SECONDS = 1.0
 TICK_TO_WORK = 3.0
+# The daemon controller's module constant its backfill loop reads.
+DAEMON_INTERVAL = "DEFAULT_DAEMON_INTERVAL_SECONDS"
 
 
 class BackfillTick(float):
@@ -41,4 +43,4 @@ def set_backfill_tick() -> None:
     anywhere else, so other processes do not pay for importing the daemons."""
     controller = daemon_controller()
     if controller is not None:
-        controller.DEFAULT_DAEMON_INTERVAL_SECONDS = BackfillTick()
+        setattr(controller, DAEMON_INTERVAL, BackfillTick())

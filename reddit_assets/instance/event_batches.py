@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
+from typing import TYPE_CHECKING, Any, cast
 
 import dagster as dg
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 from reddit_assets.dagster_private import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
+    AssetCheckEvaluationPlanned,
     AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
     SqlEventLogStorage,
@@ -29,8 +31,15 @@ from reddit_assets.dagster_private import (
 )
 
 
+def _asset_event_key(event: dg.EventLogEntry) -> dg.AssetKey | None:
+    """The asset key of an asset event; None for any other event."""
+    if event.dagster_event is None or event.dagster_event_type not in ASSET_EVENTS:
+        return None
+    return event.dagster_event.asset_key or None
+
+
 def _is_asset_event(event: dg.EventLogEntry) -> bool:
-    return event.dagster_event_type in ASSET_EVENTS and bool(event.dagster_event.asset_key)
+    return _asset_event_key(event) is not None
 
 
 def batchable(event: dg.EventLogEntry) -> bool:
@@ -48,24 +57,26 @@ def store_events(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]
         for run_id, run_rows in groupby(rows, key=lambda row: row["run_id"]):
             with storage.run_connection(run_id) as conn:
                 conn.execute(SqlEventLogStorageTable.insert(), list(run_rows))
-    batching = isinstance(storage, BatchedAssetEvents)
-    with storage.joined_index_transaction() if batching else storage.index_transaction() as conn:
+    transaction = (
+        storage.joined_index_transaction() if isinstance(storage, BatchedAssetEvents) else storage.index_transaction()
+    )
+    with transaction as conn:
         inserted = conn.execute(
             SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows
         )
         ids = [row[0] for row in inserted]
-        assets = [i for i, event in enumerate(events) if _is_asset_event(event)]
-        storage._store_asset_event_tags(conn, [events[i] for i in assets], [ids[i] for i in assets])
+        asset_keys = {i: key for i, event in enumerate(events) if (key := _asset_event_key(event)) is not None}
+        storage._store_asset_event_tags(conn, [events[i] for i in asset_keys], [ids[i] for i in asset_keys])
         # The asset key's summary row keeps the latest event of each kind: the last in the batch.
-        last: dict[tuple[str, str], int] = {}
-        for i in assets:
-            last[(events[i].dagster_event.asset_key.to_string(), events[i].dagster_event_type)] = i
+        last: dict[tuple[str, dg.DagsterEventType | None], int] = {}
+        for i, key in asset_keys.items():
+            last[(key.to_string(), events[i].dagster_event_type)] = i
         for i in sorted(last.values()):
             storage._store_asset_event(conn, events[i], ids[i])
         # Check executions: partition evaluations of a run in bulk, anything else by Dagster's
         # own code, which joins this transaction (`joined_connection`); only our storages are
         # given check events.
-        bulk = []
+        bulk: list[tuple[dg.EventLogEntry, int]] = []
         for event, event_id in zip(events, ids):
             if _partition_evaluation(event):
                 bulk.append((event, event_id))
@@ -75,10 +86,15 @@ def store_events(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]
             _store_partition_evaluations(storage, conn, bulk)
 
 
+def _evaluation(event: dg.EventLogEntry) -> dg.AssetCheckEvaluation:
+    """A check evaluation event's evaluation (what Dagster's own storage casts it to)."""
+    return cast(dg.AssetCheckEvaluation, event.get_dagster_event().event_specific_data)
+
+
 def _partition_evaluation(event: dg.EventLogEntry) -> bool:
     return (
         event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        and event.dagster_event.event_specific_data.partition is not None
+        and _evaluation(event).partition is not None
     )
 
 
@@ -104,9 +120,10 @@ def _store_partition_evaluations(
             )
         )
     }
-    updates, inserts = [], []
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
     for event, event_id in evaluations:
-        evaluation = event.dagster_event.event_specific_data
+        evaluation = _evaluation(event)
         target = evaluation.target_materialization_data
         key = (event.run_id, evaluation.asset_key.to_string(), evaluation.check_name, evaluation.partition)
         values = {
@@ -136,11 +153,18 @@ def _store_partition_evaluations(
         conn.execute(table.insert(), inserts)
 
 
-class BatchedAssetEvents:
+if TYPE_CHECKING:
+    # The type checker sees the mixin as the storage it is mixed into.
+    _SqlStorage = SqlEventLogStorage
+else:
+    _SqlStorage = object
+
+
+class BatchedAssetEvents(_SqlStorage):
     """Mixin for a SqlEventLogStorage: a batch's asset and check events in one transaction per
     database; any other event of a batch is stored alone, after them."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Per thread: the open batch transaction on the index database, if any. Made once, before
         # the storage's own set-up connects, so two threads never each make their own.
         self._joined_local = threading.local()
@@ -163,7 +187,7 @@ class BatchedAssetEvents:
     def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
         """Dagster's row per partition of a planned check, with the event serialized once, not
         once per row (a planned check over a run's 365 partitions is serialized 365 times)."""
-        planned = event.dagster_event.event_specific_data
+        planned = cast(AssetCheckEvaluationPlanned, event.get_dagster_event().event_specific_data)
         partitions = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
         common = {
             "asset_key": planned.asset_key.to_string(),
@@ -178,7 +202,8 @@ class BatchedAssetEvents:
             conn.execute(AssetCheckExecutionsTable.insert().values([{**common, "partition": p} for p in partitions]))
 
     def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
-        batched, alone = [], []
+        batched: list[dg.EventLogEntry] = []
+        alone: list[dg.EventLogEntry] = []
         for event in events:
             (batched if batchable(event) else alone).append(event)
         if batched:

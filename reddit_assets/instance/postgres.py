@@ -12,6 +12,7 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from dagster_postgres import (
     DagsterPostgresStorage,
@@ -44,10 +45,28 @@ def _forget_inherited_connections() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
-class PooledConnections:
+if TYPE_CHECKING:
+    from dagster_postgres.auth import PgTokenProvider
+
+    class _PostgresStorage:
+        """What the mixin below uses of the dagster-postgres storage it is mixed into (each of
+        the run, schedule and event log storages has it), for the type checker only."""
+
+        _engine: Engine
+        _token_provider: PgTokenProvider | None
+
+        def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None: ...
+        def optimize_for_webserver(self, statement_timeout: int, pool_recycle: int, max_overflow: int) -> None: ...
+        def dispose(self) -> None: ...
+
+else:
+    _PostgresStorage = object
+
+
+class PooledConnections(_PostgresStorage):
     """Mixin for a dagster-postgres storage: its engine keeps `POOL`'s connections open."""
 
-    def __init__(self, postgres_url: str, *args, **kwargs):
+    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(postgres_url, *args, **kwargs)  # creates the tables, on its own engine
         unpooled = self._engine
         connect_args = {"options": unpooled.url.query["options"]} if "options" in unpooled.url.query else {}

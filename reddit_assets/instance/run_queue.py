@@ -10,6 +10,9 @@ run storage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 from dagster import Field, Float, QueuedRunCoordinator
 
 MIN_DEQUEUE_INTERVAL_SECONDS = 0.5
@@ -20,7 +23,8 @@ class RunQueue(QueuedRunCoordinator):
 
     @classmethod
     def config_type(cls):
-        fields = dict(super().config_type())
+        # Dagster's schema here is a dict of fields, typed as any config schema.
+        fields = dict(cast(Mapping[str, Any], super().config_type()))
         fields["dequeue_interval_seconds"] = Field(
             Float,
             is_required=False,
@@ -39,9 +43,10 @@ class RunQueue(QueuedRunCoordinator):
             )
         queue = super().from_config_value(inst_data, {**config_value, "dequeue_interval_seconds": None})
         if interval is not None:
-            queue._dequeue_interval_seconds = float(interval)
+            # Dagster types the interval int; its daemon only sleeps and compares by it.
+            queue._dequeue_interval_seconds = float(interval)  # type: ignore[assignment]
         return queue
 
     @property
-    def dequeue_interval_seconds(self) -> float:
+    def dequeue_interval_seconds(self) -> float:  # type: ignore[override]  # a fraction, on purpose (above)
         return self._dequeue_interval_seconds

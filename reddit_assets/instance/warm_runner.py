@@ -97,6 +97,8 @@ def _fail_unfinished_run(request: str, error: str) -> None:
         from reddit_assets.dagster_private import ExecuteRunArgs
 
         args = deserialize_value(request, ExecuteRunArgs)
+        if args.instance_ref is None:
+            raise ValueError(f"run {args.run_id}: the request names no instance to fail it in")
         with DagsterInstance.from_ref(args.instance_ref) as instance:
             run = instance.get_run_by_id(args.run_id)
             if run is not None and not run.is_finished:

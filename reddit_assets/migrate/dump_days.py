@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reddit_assets.files.atomic import staged_file
 from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, read_raw_file
@@ -109,7 +110,9 @@ def build_day(job: DayJob) -> BuiltDay:
     """Build the day into `job.staged`, unless its target holds a scrape (CONFLICT, without overwrite)."""
     items: dict[tuple[str, str], _Item] = {}
     used = _spilled_items(job.spilled, items)
-    dump_files = [dict(zip(("name", "sha256", "bytes"), job.sources[i], strict=True)) for i in used]
+    dump_files: list[dict[str, Any]] = [
+        dict(zip(("name", "sha256", "bytes"), job.sources[i], strict=True)) for i in used
+    ]
     status, reason = IMPORTED, ""
     if job.target.exists():
         try:

@@ -103,7 +103,8 @@ def parse_line(raw: bytes, latest: float) -> Line:
     try:
         item = _decode(raw.decode())  # a dump is UTF-8: json.loads(bytes) would guess the encoding per line
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LineProblem(f"not JSON ({getattr(exc, 'msg', None) or exc.reason})") from None
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.reason
+        raise LineProblem(f"not JSON ({reason})") from None
     except RecursionError:
         raise LineProblem("not JSON (nested too deeply)") from None
     if not isinstance(item, dict):

@@ -48,7 +48,7 @@ from reddit_assets.migrate.dump_format import (
     parse_line,
 )
 from reddit_assets.migrate.dump_lines import ChunkResult, ChunkSpec, parse_chunk
-from reddit_assets.migrate.dump_read import DumpStream
+from reddit_assets.migrate.dump_read import DumpStream, StreamCut
 from reddit_assets.migrate.importer import _place, _staging, record_materializations, scan_folder
 from reddit_assets.migrate.source_file import BAD, CONFLICT, IMPORTED, PRESENT, Outcome
 from reddit_assets.partitions import partition_key
@@ -208,15 +208,14 @@ class _Reader:
             return report
         with handle:
             stream = DumpStream(handle)
-            last = self._lines(stream, report, index)
+            last = self._lines(stream, report, dump, index)
         report.sha256, report.size = stream.sha256, stream.size
         if stream.cut is not None:
-            self._refuse_after_cut(report, stream, last)
+            self._refuse_after_cut(report, dump, stream, stream.cut, last)
         return report
 
-    def _lines(self, stream: DumpStream, report: DumpFileReport, index: int) -> bytes | None:
+    def _lines(self, stream: DumpStream, report: DumpFileReport, dump: DumpFile, index: int) -> bytes | None:
         """Hand the file's text to the workers in chunks of whole lines, in order; the last chunk."""
-        dump = report.dump
         spec = ChunkSpec(dump.kind, dump.all_of_reddit, self.configured, self.timezone, self.latest, index)
         ahead: deque[Future] = deque()
         lines, last = 0, None
@@ -246,8 +245,9 @@ class _Reader:
         for key, records in result.records.items():
             self.spill.add(key, records)
 
-    def _refuse_after_cut(self, report: DumpFileReport, stream: DumpStream, last: bytes | None) -> None:
-        dump, cut = report.dump, stream.cut
+    def _refuse_after_cut(
+        self, report: DumpFileReport, dump: DumpFile, stream: DumpStream, cut: StreamCut, last: bytes | None
+    ) -> None:
         first = self._day_of(last) if last else None
         partial = "; the line at the cut is incomplete" if stream.partial_line else ""
         where = f"after line {report.lines:,} (decompressed byte {stream.decompressed:,}){partial}"
@@ -258,7 +258,7 @@ class _Reader:
         if dump.month is not None:  # a monthly file holds its month (a day more either side in a time zone)
             next_month = (dump.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
             last_day = next_month
-        subs = None if dump.all_of_reddit else frozenset({self.configured[dump.subreddit.lower()]})
+        subs = None if dump.subreddit is None else frozenset({self.configured[dump.subreddit.lower()]})
         self.refusals.append(
             _Refusal(first, last_day, subs, f"{report.path.name} is truncated within or before this day ({report.cut})")
         )
@@ -312,14 +312,14 @@ class _Assembler:
             return outcome
         outcome.sha256, outcome.size = built.sha256, built.size
         outcome.submissions, outcome.comments = built.submissions, built.comments
-        target = outcome.raw_path
+        target = outcome.required_raw_path()
         if target.exists() and sha256_file(target) == outcome.sha256:
             outcome.status, outcome.reason = PRESENT, "already present"
         elif not self.report.dry_run:
             _place(staged, target, self.folders)
             self.unsynced.add(target.parent)
         staged.unlink(missing_ok=True)
-        day = dt.date.fromisoformat(outcome.partition.split("|")[0])
+        day = dt.date.fromisoformat(outcome.required_partition().split("|")[0])
         if day < self.start_date:
             self.report.before_start.append(outcome)
         elif self.report.dry_run:
@@ -332,6 +332,8 @@ class _Assembler:
         for folder in sorted(self.unsynced | {f.parent for f in self.unsynced}):
             fsync_dir(folder)
         if self.to_record:
+            if instance is None:  # only a dry run has none, and it records nothing
+                raise ValueError("recording an import needs the Dagster instance")
             record_materializations(instance, self.to_record)
 
 
@@ -415,7 +417,7 @@ def import_dumps(
                 settle_first()
         while ahead:
             settle_first()
-        report.outcomes.sort(key=lambda o: tuple(o.partition.split("|")))
+        report.outcomes.sort(key=lambda o: tuple(o.required_partition().split("|")))
         assembler.finish(instance)
     meter.tick("done", force=True)
     return report

@@ -93,6 +93,8 @@ def _spill(spec: ChunkSpec, pending: list, result: ChunkResult, days: _Days, spi
             check_items(spec.kind, [line.item for line, _n, _r in pending])
             break
         except BadItemError as exc:
+            if not isinstance(exc.item_id, int):  # check_items names an item by its position
+                raise
             line, number, _raw = pending.pop(exc.item_id)
             result.bad.append((number, f"{spec.kind} {line.id!r}: field '{exc.field}': {exc.problem}"))
     code = KIND_CODE[spec.kind]

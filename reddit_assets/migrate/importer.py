@@ -174,8 +174,9 @@ def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome
     Looked up in batches (records.BATCH_SIZE per query) and written in one transaction per
     RECORD_TOGETHER outcomes.
     """
-    latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, [o.partition for o in outcomes])
-    new = [o for o in outcomes if latest.get(o.partition, {}).get("sha256") != o.sha256]
+    partitions = [o.required_partition() for o in outcomes]
+    latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, partitions)
+    new = [o for o, p in zip(outcomes, partitions) if latest.get(p, {}).get("sha256") != o.sha256]
     report_materializations(instance, [_materialization(o) for o in new], per_batch=RECORD_TOGETHER)
     record_import_checks(instance, {o.partition: (o.submissions, o.comments, o.sha256) for o in new})
     written = {id(o) for o in new}
@@ -217,7 +218,7 @@ class _Importer:
             return staged  # bad or skipped
         outcome, path, date = staged.outcome, staged.outcome.source, staged.date
         outcome.partition = str(partition_key(date, staged.configured or staged.name))
-        first = self.claimed.get(outcome.raw_path, outcome)
+        first = self.claimed.get(outcome.required_raw_path(), outcome)
         try:
             placed = self._place(outcome, staged.path, first)
         except DiskWriteError as exc:
@@ -226,7 +227,7 @@ class _Importer:
             staged.path.unlink()
         if outcome.failed:
             return outcome
-        self.claimed.setdefault(outcome.raw_path, outcome)
+        self.claimed.setdefault(outcome.required_raw_path(), outcome)
 
         if staged.configured is None:
             self.report.unconfigured.setdefault(staged.name, []).append(path)
@@ -250,6 +251,8 @@ class _Importer:
         """Record every placed file, once their renames are durable."""
         self.sync()
         if self.to_record:
+            if self.instance is None:  # only a dry run has none, and it records nothing
+                raise ValueError("recording an import needs the Dagster instance")
             record_materializations(self.instance, self.to_record)
             self.to_record = []
         for duplicate, first in self.same_as_first:
@@ -257,7 +260,7 @@ class _Importer:
 
     def _place(self, outcome: Outcome, staged: Path, first: Outcome) -> bool:
         """Set the outcome's status; move the staged file into place if it should be. Moved?"""
-        target = outcome.raw_path
+        target = outcome.required_raw_path()
         if first is not outcome:
             if first.sha256 == outcome.sha256:
                 outcome.status, outcome.reason = PRESENT, f"same content as {first.source}"
@@ -277,7 +280,7 @@ class _Importer:
                 outcome.status = CONFLICT
                 outcome.reason = (
                     f"a different raw file is already at {target} (SHA-256 {existing[:12]}..., this file "
-                    f"gives {outcome.sha256[:12]}...); not overwritten: pass --overwrite to replace it"
+                    f"gives {outcome.required_sha256()[:12]}...); not overwritten: pass --overwrite to replace it"
                 )
                 return False
             outcome.status = REPLACED

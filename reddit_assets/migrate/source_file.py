@@ -85,6 +85,25 @@ class Outcome:
     def failed(self) -> bool:
         return self.status in (BAD, CONFLICT)
 
+    # A staged file's or day's outcome has its raw path, partition and SHA-256.
+    def required_raw_path(self) -> Path:
+        """`raw_path`, which this outcome must have."""
+        if self.raw_path is None:
+            raise ValueError(f"{self.source}: the outcome has no raw file path")
+        return self.raw_path
+
+    def required_partition(self) -> str:
+        """`partition`, which this outcome must have."""
+        if self.partition is None:
+            raise ValueError(f"{self.source}: the outcome has no partition")
+        return self.partition
+
+    def required_sha256(self) -> str:
+        """`sha256`, which this outcome must have."""
+        if self.sha256 is None:
+            raise ValueError(f"{self.source}: the outcome has no SHA-256")
+        return self.sha256
+
 
 # -- reading one file -----------------------------------------------------------------------
 
@@ -184,7 +203,7 @@ def parse_source(path: Path, root: Path, tz: ZoneInfo) -> Parsed:
             )
         return _ours(document, path)
     kind = urs_kind(document)
-    if kind == "subreddit":
+    if kind == "subreddit" and isinstance(document, dict):  # a URS scrape is always a dict
         try:
             converted = convert_urs_subreddit(
                 document, folder_date=_folder_date(path, root), tz=tz, source_file=path.name, source_sha256=sha256

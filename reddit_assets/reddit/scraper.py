@@ -46,6 +46,8 @@ def _listing(subreddit: praw.models.Subreddit, entry: SubredditConfig, limit: in
     if entry.category == "controversial":
         return subreddit.controversial(time_filter=entry.time_filter, limit=limit)
     if entry.category == "search":
+        if entry.query is None:  # the config refuses a search entry without one
+            raise ValueError("category 'search' needs a query")
         return subreddit.search(entry.query, time_filter=entry.time_filter, limit=limit)
     raise ValueError(f"unknown category {entry.category!r}")
 

@@ -57,13 +57,13 @@ def fetch_current_state(reddit: praw.Reddit, subreddit: str, asked: list[str]) -
         _check_subreddit(reddit, subreddit)
     result = SecondPassResult(submissions=[], comments=[], missing=[])
     for name in asked:
-        data = found.get(name)
-        if data is None:
+        item = found.get(name)
+        if item is None:
             result.missing.append(name)
         elif name.startswith(SUBMISSION_PREFIX):
-            result.submissions.append(data)
+            result.submissions.append(item)
         else:
-            result.comments.append(data)
+            result.comments.append(item)
     return result
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from reddit_assets.assets.records import metadata_values
 from reddit_assets.config import AppConfig
 from reddit_assets.partitions import build_partitions, partition_key
 from reddit_assets.report.branches import BRANCHES, LOADED, SCRAPED, SECOND_PASSED, Branch
@@ -132,10 +133,9 @@ def _latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys:
             cursor=cursor,
         )
         for record in result.records:  # newest first
-            if record.partition_key not in found:
-                found[record.partition_key] = {k: v.value for k, v in record.asset_materialization.metadata.items()} | {
-                    "_run_id": record.run_id
-                }
+            key = record.partition_key
+            if key is not None and key not in found:
+                found[key] = metadata_values(record) | {"_run_id": record.run_id}
         if not result.has_more:
             break
         cursor = result.cursor
@@ -298,7 +298,7 @@ def gather(
                 _explain(row, branch, row.cells[branch.name], config, today, now)
             loaded = row.cells.get(LOADED.name)
             counted = row_counts(date, entry.name) if row_counts and loaded and loaded.state == DONE else None
-            if counted is not None:
+            if counted is not None and loaded is not None:
                 _compare_rows(row, loaded, counted)
             rows.append(row)
         reports.append(DayReport(date, rows))

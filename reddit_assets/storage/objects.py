@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from reddit_assets.files.atomic import atomic_file, copy_hashing, sha256_file
@@ -266,7 +267,7 @@ class S3ObjectStore(ObjectStore):
         _check_sha(sha256)
         path = Path(path)
         size = path.stat().st_size
-        extra = {"Metadata": {SHA256_METADATA_KEY: sha256}}
+        extra: dict[str, Any] = {"Metadata": {SHA256_METADATA_KEY: sha256}}
         content_type = mimetypes.guess_type(key)[0]
         if content_type:
             extra["ContentType"] = content_type

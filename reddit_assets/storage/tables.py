@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -66,7 +66,7 @@ class _UtcDateTime(sa.types.TypeDecorator):
 def _sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
     if pa.types.is_timestamp(arrow_type):
         return _UtcDateTime()
-    types = {
+    types: dict[pa.DataType, sa.types.TypeEngine] = {
         pa.date32(): sa.Date(),
         pa.string(): sa.Text(),
         pa.int64(): sa.BigInteger(),
@@ -259,6 +259,15 @@ def _sqlite_rows(table: pa.Table, rows_per_batch: int = 8_192):
         yield from zip(*columns)
 
 
+def _driver_connection(conn: sa.Connection) -> Any:
+    """The driver's own connection under `conn` (sqlite3's or psycopg's), in its transaction:
+    what the bulk inserts use of the driver is its own, not the DBAPI's common part."""
+    driver = conn.connection.dbapi_connection
+    if driver is None:  # only once SQLAlchemy has invalidated the connection
+        raise sa.exc.InvalidRequestError("the database connection was invalidated")
+    return driver
+
+
 def _partition_lock_key(date: dt.date, subreddit: str) -> int:
     digest = hashlib.blake2b(f"{date.isoformat()}|{subreddit}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -373,7 +382,7 @@ class TableStore:
         if self.kind == "sqlite":
             placeholders = ", ".join("?" * len(names))
             # sqlite3's executemany takes the row generator as it comes; same connection, same transaction.
-            cursor = conn.connection.dbapi_connection.cursor()
+            cursor = _driver_connection(conn).cursor()
             try:
                 cursor.executemany(f"INSERT INTO {sql_table.name} ({columns}) VALUES ({placeholders})", payload)
             finally:
@@ -381,8 +390,7 @@ class TableStore:
         else:
             copy_sql = f"COPY {sql_table.name} ({columns}) FROM STDIN WITH (FORMAT csv)"
             # The raw DBAPI connection of this SQLAlchemy connection: same transaction.
-            dbapi = conn.connection.dbapi_connection
-            with dbapi.cursor() as cursor:
+            with _driver_connection(conn).cursor() as cursor:
                 if driver == "psycopg":
                     with cursor.copy(copy_sql) as copy:
                         for chunk in _csv_chunks(payload):
@@ -412,12 +420,13 @@ class TableStore:
     def partition_counts(self, date: dt.date, subreddit: str) -> tuple[int, int]:
         """(submission rows, comment rows) of one partition."""
         with self.engine.connect() as conn:
-            return tuple(
-                conn.scalar(
+            submissions, comments = (
+                conn.execute(
                     sa.select(sa.func.count()).select_from(t).where(t.c.scrape_date == date, t.c.subreddit == subreddit)
-                )
+                ).scalar_one()
                 for t, _ in _LOADS
             )
+            return submissions, comments
 
     def second_pass_count(self, date: dt.date, subreddit: str) -> int:
         """Rows of `reddit_second_pass` for one partition."""

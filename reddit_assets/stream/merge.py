@@ -100,7 +100,7 @@ def merge_day(
         mine = [p for p in polls if p.listing == listing and p.started_utc >= bounds.start]
         after = [p for p in mine if p.started_utc >= bounds.end][:1]
         by_listing[listing] = [p for p in mine if p.started_utc < bounds.end] + after
-    gaps = []
+    gaps: list[dict[str, str]] = []
     for listing, mine in by_listing.items():
         until = bounds.end if day_over else min(now, bounds.end)
         found = listing_gaps(mine, bounds.start, until)

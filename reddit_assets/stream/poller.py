@@ -63,7 +63,8 @@ class Poll:
 def _generator(reddit: praw.Reddit, subreddit: str, listing: str):
     sub = reddit.subreddit(subreddit)
     lister = sub.new if listing == NEW else sub.comments
-    return lister(limit=LISTING_CAP, request_limit=PAGE)
+    # praw's keyword types omit request_limit, which its ListingGenerator takes.
+    return lister(limit=LISTING_CAP, request_limit=PAGE)  # type: ignore[call-arg]
 
 
 def poll_listing(
@@ -102,7 +103,7 @@ def run_polls(
     targets: Iterable[tuple[str, str]],
     *,
     previous: Callable[[str, str], set[str]],
-    record: Callable[[Poll], None],
+    record: Callable[[Poll], object],
     poll_seconds: float,
     run_seconds: float,
     stats: RequestStats,
