@@ -67,9 +67,9 @@ lint: $(STAMP)
 	$(BIN)/dg check defs
 	$(BIN)/mypy
 
-# The fast tier: lint, and the tests that need no server.
+# The fast tier: lint, and the tests that need no server, on two workers.
 check: lint
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration" -n 2 --durations=5
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

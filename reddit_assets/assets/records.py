@@ -65,6 +65,7 @@ def latest_materialization_metadata_by_partition(
 
 def _runless_entry(event: dg.AssetMaterialization | dg.AssetCheckEvaluation) -> dg.EventLogEntry:
     """The event log entry instance.report_runless_asset_event writes for `event`."""
+    data: StepMaterializationData | dg.AssetCheckEvaluation
     if isinstance(event, dg.AssetMaterialization):
         kind, data = dg.DagsterEventType.ASSET_MATERIALIZATION, StepMaterializationData(event)
     else:

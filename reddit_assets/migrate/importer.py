@@ -178,7 +178,9 @@ def record_materializations(instance: dg.DagsterInstance, outcomes: list[Outcome
     latest = latest_materialization_metadata_by_partition(instance, RAW_SCRAPE, partitions)
     new = [o for o, p in zip(outcomes, partitions) if latest.get(p, {}).get("sha256") != o.sha256]
     report_materializations(instance, [_materialization(o) for o in new], per_batch=RECORD_TOGETHER)
-    record_import_checks(instance, {o.partition: (o.submissions, o.comments, o.sha256) for o in new})
+    record_import_checks(
+        instance, {o.required_partition(): (o.submissions, o.comments, o.required_sha256()) for o in new}
+    )
     written = {id(o) for o in new}
     for outcome in outcomes:
         outcome.recorded = "recorded" if id(outcome) in written else "already recorded"
