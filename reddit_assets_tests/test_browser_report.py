@@ -108,8 +108,13 @@ def test_daily_report_partition_shows_totals_table_and_picture(ui, reported):
     assert shown["status"] == "🟩 CreditCardsIndia 12 · ⬜ dataengineering – · 🟩 python 7"  # inline, in colour
 
     # The report's Markdown table renders as a table: one row per subreddit with its state.
-    states = {row[0]: row[2] for row in rows if len(row) == 7 and row[0] in {s["name"] for s in SUBREDDITS}}
+    header = next(row for row in rows if row[:3] == ["subreddit", "category", "state"])
+    assert "second pass" in header, header
+    table = [dict(zip(header, row)) for row in rows if len(row) == len(header) and row != header]
+    states = {row["subreddit"]: row["state"] for row in table}
     assert states == {"CreditCardsIndia": "complete", "dataengineering": "not run yet", "python": "complete"}
+    # Today's day is too young for its second pass: the column says when it is due.
+    assert all(row["second pass"].startswith("due from ") for row in table), table
 
     # The picture: the UI shows Markdown of 1000 characters or more behind "[Show Markdown]", in a dialog,
     # where the image is drawn, with a cell per subreddit per day.
