@@ -18,6 +18,7 @@ from reddit_assets.assets.second_pass_checks import build_second_pass_checks
 from reddit_assets.assets.stream import build_stream_poll_job
 from reddit_assets.automation.executors import build_executor
 from reddit_assets.automation.jobs import build_jobs
+from reddit_assets.automation.report_redraw_sensor import build_report_redraw_sensor
 from reddit_assets.automation.schedule import build_daily_schedule
 from reddit_assets.automation.second_pass_sensor import build_second_pass_sensor
 from reddit_assets.automation.sensors import build_automation_sensors
@@ -57,6 +58,7 @@ def build_definitions() -> dg.Definitions:
             *build_automation_sensors(),
             build_second_pass_sensor(app_config),
             build_stream_day_sensor(app_config),
+            build_report_redraw_sensor(),
             *alerts.sensors,
         ],
         resources=resources.build_resources(),

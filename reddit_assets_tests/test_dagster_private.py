@@ -154,7 +154,7 @@ def test_partition_metadata_and_the_step_behind_an_assets_context():
         result = dg.materialize(
             [ranged],
             instance=instance,
-            tags={"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "b"},
+            tags={private.ASSET_PARTITION_RANGE_START_TAG: "a", private.ASSET_PARTITION_RANGE_END_TAG: "b"},
         )
         assert result.success
         records = instance.fetch_materializations(dg.AssetKey("ranged"), limit=10).records

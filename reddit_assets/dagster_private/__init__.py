@@ -27,6 +27,9 @@ Why each is needed:
   op's context, which logs those events and holds the metadata.
 - Second-pass sensor (automation/second_pass_sensor.py): `PARTITION_NAME_TAG` and
   `SENSOR_NAME_TAG`, the run tags its runs are found by.
+- Picture redraws (automation/report_redraw_sensor.py): `ASSET_PARTITION_RANGE_START_TAG`
+  and `ASSET_PARTITION_RANGE_END_TAG`, the run tags that make one run of a range of days
+  (a sensor's RunRequest takes one partition key, or these tags).
 - Local storage (instance/sqlite.py): `SqliteEventLogStorage` and `DagsterSqliteStorage` are
   extended; `INDEX_SHARD_NAME`, `create_engine`, `SQLITE_BUSY_TIMEOUT_SECONDS` and
   `event_logs_directory` are what Dagster's own SQLite storage opens its files with;
@@ -74,12 +77,19 @@ from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._core.storage.sqlite_storage import _event_logs_directory as event_logs_directory
-from dagster._core.storage.tags import PARTITION_NAME_TAG, SENSOR_NAME_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+    SENSOR_NAME_TAG,
+)
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClassData
 
 __all__ = [
     "ASSET_CHECK_EVENTS",
+    "ASSET_PARTITION_RANGE_END_TAG",
+    "ASSET_PARTITION_RANGE_START_TAG",
     "ASSET_EVENTS",
     "INDEX_SHARD_NAME",
     "PARTITION_NAME_TAG",

@@ -406,7 +406,10 @@ class TableStore:
             return {}
         counts: dict[tuple[dt.date, str], list[int]] = {}
         with self.engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
             for i, (t, _) in enumerate(_LOADS):
+                if t.name not in present:  # nothing loaded yet: the report comes before any load
+                    continue
                 rows = conn.execute(
                     sa.select(t.c.scrape_date, t.c.subreddit, sa.func.count())
                     .where(t.c.scrape_date.between(min(wanted), max(wanted)))
