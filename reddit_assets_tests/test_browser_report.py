@@ -5,10 +5,8 @@ Screenshots go to test-artifacts/screenshots/. Without Chromium the tests skip; 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
-import re
 from types import SimpleNamespace
 
 import dagster as dg
@@ -22,6 +20,7 @@ from reddit_assets_tests.browser.chromium import Chromium, find_chromium
 from reddit_assets_tests.browser.webserver import dagster_webserver
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
+from reddit_assets_tests.report.picture_cells import picture_cells
 from reddit_assets_tests.test_browser import UI
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -128,8 +127,7 @@ def test_daily_report_partition_shows_totals_table_and_picture(ui, reported):
     )
     assert len(images) == 1, images
     assert images[0]["width"] > 200 and images[0]["shown"] > 100, images
-    svg = base64.b64decode(images[0]["src"].split(",", 1)[1]).decode()
-    cells = re.findall(r'fill="(#[0-9a-f]+)"/><text [^>]*>([^<]*)</text></g>', svg)
+    cells = picture_cells(images[0]["src"])
     assert len(cells) == 3 * 3  # 3 subreddits x 3 days (start_date is two days ago)
     by_row = [cells[i : i + 3] for i in range(0, 9, 3)]  # per subreddit, oldest day first
     cannot = (COLOURS["cannot be scraped any more"][0], "×")

@@ -4,9 +4,7 @@ sensor, the run it asks for, the newest picture read back)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import re
 
 import dagster as dg
 
@@ -25,6 +23,7 @@ from reddit_assets.report.picture import COLOURS
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata
 from reddit_assets_tests.migrate.test_import import our_document, write_ours
+from reddit_assets_tests.report.picture_cells import picture_cells
 
 D = dt.date(2026, 3, 1)
 
@@ -61,9 +60,7 @@ def test_day_ranges_are_consecutive_and_bounded():
 
 def _picture_cells(instance: dg.DagsterInstance, day: dt.date) -> list[tuple[str, str]]:
     """The (colour, text) cells of `day`'s picture, as drawn in its materialization."""
-    markdown = materialization_metadata(instance, "reddit/daily_report", day.isoformat())["picture"]
-    svg = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", markdown).group(1)).decode()
-    return re.findall(r'fill="(#[0-9a-f]+)"/><text [^>]*>([^<]*)</text></g>', svg)
+    return picture_cells(materialization_metadata(instance, "reddit/daily_report", day.isoformat())["picture"])
 
 
 def test_an_imported_past_day_shows_in_the_newest_picture(monkeypatch, tmp_path):
