@@ -24,6 +24,20 @@ def _optional(env: Mapping[str, str], name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if env.get(name) else None
 
 
+READ_BACK_VAR = "R2_VERIFY_BY_READ_BACK"
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off variable (unset or empty: off); anything else is refused, naming it."""
+    value = env.get(name, "").strip()
+    if not value:
+        return False
+    if value.lower() not in _SWITCH:
+        raise ValueError(f"{name}={value!r}: give 1, true, yes or on (or 0, false, no, off)")
+    return _SWITCH[value.lower()]
+
+
 def reddit_resource(env: Mapping[str, str] = os.environ) -> RedditResource:
     return RedditResource(
         client_id=dg.EnvVar("REDDIT_CLIENT_ID"),
@@ -62,6 +76,7 @@ def archive_store_resource(env: Mapping[str, str] = os.environ):
         aws_access_key_id=dg.EnvVar("R2_ACCESS_KEY_ID"),
         aws_secret_access_key=dg.EnvVar("R2_SECRET_ACCESS_KEY"),
         bucket=dg.EnvVar("R2_BUCKET"),
+        verify_by_read_back=_switch(env, READ_BACK_VAR),
     )
 
 

@@ -288,6 +288,7 @@ def test_units_and_env_file_name_what_the_product_reads():
         "R2_ACCESS_KEY_ID",
         "R2_SECRET_ACCESS_KEY",
         "R2_BUCKET",
+        "R2_VERIFY_BY_READ_BACK",
         "REDDIT_ASSETS_ALERT_WEBHOOK_URL",
         "REDDIT_ASSETS_EXECUTOR",
         "CELERY_BROKER_URL",
