@@ -1,6 +1,13 @@
 """Shared fixtures: each real server the tests talk to lives in its own module."""
 
+import os
+
 import pytest
+
+# Step retries at once, here and in every process the tests start (they inherit it): the tests
+# count retries, and the production backoff (2 s, then 4 s) only made the fault tests wait.
+# Set before anything imports reddit_assets, whose retry policy reads it once.
+os.environ.setdefault("REDDIT_ASSETS_RETRY_DELAY_SECONDS", "0")
 
 pytest_plugins = [
     "reddit_assets_tests.fixtures.postgres",
@@ -10,9 +17,10 @@ pytest_plugins = [
 
 
 # Fixtures that start or need a server: a test that asks for one must be marked `integration`.
+# The Reddit-compatible server (reddit_server, busy_reddit) is not one: it is a thread of the test
+# process on 127.0.0.1 serving generated data, a fake like SQLite, so its tests are in the fast
+# tier unless they start processes or real servers too.
 SERVER_FIXTURES = {
-    "reddit_server",
-    "busy_reddit",
     "s3_server",
     "s3_endpoint",
     "s3_client",

@@ -1,4 +1,7 @@
-"""The asset graph end to end: real PRAW over HTTP, real SQLite/PostgreSQL, a real S3 server."""
+"""The asset graph end to end: real PRAW over HTTP, real SQLite/PostgreSQL, a real S3 server.
+
+The tests that need only the in-process Reddit server and SQLite are in the fast tier; the
+ones with PostgreSQL or an S3 endpoint are `integration`."""
 
 import json
 
@@ -8,8 +11,6 @@ import sqlalchemy as sa
 
 from reddit_assets_tests.fixtures.reddit import utc_today
 from reddit_assets_tests.harness import configure, materialization_metadata, run_job
-
-pytestmark = pytest.mark.integration
 
 TODAY = utc_today()
 
@@ -151,6 +152,7 @@ def test_unavailable_subreddit_fails_clearly_and_leaves_no_file(
     assert len(result.get_step_failure_events()) == 1  # no retries: retrying cannot help
 
 
+@pytest.mark.integration
 def test_postgres_and_s3_one_archive_and_rerun_is_idempotent(
     monkeypatch, tmp_path, reddit_server, instance, postgres_url, s3_endpoint, s3_bucket, s3_client
 ):
@@ -182,6 +184,7 @@ def test_postgres_and_s3_one_archive_and_rerun_is_idempotent(
     assert len(objects()) == 1
 
 
+@pytest.mark.integration
 def test_archive_failure_does_not_stop_database_branch(
     monkeypatch, tmp_path, reddit_server, instance, dead_s3_endpoint
 ):

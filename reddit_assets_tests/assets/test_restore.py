@@ -183,7 +183,6 @@ def test_corrupted_archive_fails_clearly_and_loads_nothing(
 # -- scraping a past date -------------------------------------------------------------------
 
 
-@pytest.mark.integration
 def test_past_top_snapshot_is_refused_unless_allowed_late(monkeypatch, tmp_path, reddit_server, instance):
     name = "snapsub"
     defs = configure(

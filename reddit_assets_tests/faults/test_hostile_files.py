@@ -164,7 +164,6 @@ def _scrape_into(monkeypatch, tmp_path, reddit_server, instance, data_dir):
     return failure.step_failure_data.error.message
 
 
-@pytest.mark.integration
 def test_scrape_into_a_read_only_data_dir_fails_before_asking_reddit(
     monkeypatch, tmp_path, reddit_server, instance, tiny_tmpfs
 ):
@@ -174,7 +173,6 @@ def test_scrape_into_a_read_only_data_dir_fails_before_asking_reddit(
     assert reddit_server.stats()["requests"] == 0
 
 
-@pytest.mark.integration
 def test_scrape_onto_a_full_disk_asks_reddit_once_and_names_the_path(
     monkeypatch, tmp_path, reddit_server, instance, tiny_tmpfs
 ):

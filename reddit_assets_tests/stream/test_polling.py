@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from reddit_assets.reddit.requestor import RequestStats
 from reddit_assets.reddit.resource import RedditResource
 from reddit_assets.stream.merge import DayBounds, listing_gaps, merge_day
@@ -51,7 +49,6 @@ def _seen(polls, listing):
     return {item["id"] for p in polls if p.listing == listing for item in p.items}
 
 
-@pytest.mark.integration
 def test_poll_run_keeps_every_item(busy_reddit, tmp_path):
     server, feed, clock = busy_reddit
     stats = RequestStats()
@@ -75,7 +72,6 @@ def test_poll_run_keeps_every_item(busy_reddit, tmp_path):
     assert sum(p.requests for p in polls) == by_kind["listing"] + by_kind["token"]
 
 
-@pytest.mark.integration
 def test_pause_longer_than_listing_is_a_gap_on_comments_only(busy_reddit, tmp_path):
     server, feed, clock = busy_reddit
     _run(server, tmp_path, clock, minutes=5)
