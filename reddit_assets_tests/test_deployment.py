@@ -23,6 +23,7 @@ from reddit_assets.instance.event_batches import BatchedAssetEvents
 from reddit_assets.instance.postgres import PooledConnections
 from reddit_assets.instance.run_queue import RunQueue
 from reddit_assets.instance.sqlite import BatchingSqliteEventLogStorage
+from reddit_assets.instance.ticking import TickingInstance
 from reddit_assets.instance.warm_launcher import WarmRunLauncher
 from reddit_assets_demo.dagster_api import graphql, wait_until_up
 from reddit_assets_demo.processes import free_port
@@ -79,6 +80,7 @@ def test_production_instance_settings(production_instance):
     assert isinstance(instance.run_coordinator, RunQueue)  # Dagster's queue, looked at twice a second
     assert instance.run_coordinator.dequeue_interval_seconds == 0.5
     assert isinstance(instance.run_launcher, WarmRunLauncher)  # workers forked from the daemon's warm starter
+    assert isinstance(instance, TickingInstance) and instance.backfill_tick == "adaptive"
 
     concurrency = instance.get_concurrency_config()
     queue = concurrency.run_queue_config

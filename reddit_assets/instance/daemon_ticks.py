@@ -13,9 +13,10 @@ Dagster has no setting for this interval: its backfill loop reads a module const
 then sleeps `max(0, constant - last tick's duration)` after each tick. The daemon process
 sets that constant to a `BackfillTick`, a number whose subtraction is the rule above (if a
 future Dagster computes the sleep otherwise, it is a plain `MIN_TICK_SECONDS` tick). The
-daemon process sets it when it loads our instance plug-ins (every `dagster.yaml` of ours
-names one). Only the pre-sensor asset daemon (automation without sensors, which we do not
-use) reads the constant too.
+daemon process sets it when it creates its instance, a `TickingInstance` (instance/ticking.py)
+whose dagster.yaml says `backfill_tick: adaptive` (the default; `dagster` keeps Dagster's).
+Only the pre-sensor asset daemon (automation without sensors, which we do not use) reads the
+constant too.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The local instance's storage: Dagster's SQLite storage with batched asset events.
 
-`LocalInstance` (dagster.yaml's `instance_class`) makes it the default storage wherever
+`LocalInstance` (dagster.yaml's `instance_class`, a `TickingInstance`) makes it the default storage wherever
 the instance lives: under DAGSTER_HOME, or in the temporary folder `dagster dev` uses when
 DAGSTER_HOME is unset (a storage named in dagster.yaml would need a fixed folder).
 """
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import yaml
-from dagster import DagsterInstance
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -27,6 +26,7 @@ from reddit_assets.dagster_private import (
     event_logs_directory,
 )
 from reddit_assets.instance.event_batches import BatchedAssetEvents
+from reddit_assets.instance.ticking import TickingInstance
 
 # Engines kept per database file: the run files a process is writing and the index file.
 ENGINES_KEPT = 8
@@ -86,12 +86,9 @@ class BatchingSqliteStorage(DagsterSqliteStorage):
         return cls.from_local(inst_data=inst_data, **config_value)
 
 
-class LocalInstance(DagsterInstance):
-    """A Dagster instance whose default storage is `BatchingSqliteStorage` in the instance's folder."""
-
-    @classmethod
-    def config_schema(cls):
-        return {}
+class LocalInstance(TickingInstance):
+    """A Dagster instance whose default storage is `BatchingSqliteStorage` in the instance's folder
+    (and whose dagster.yaml chooses the backfill tick, as `TickingInstance`'s)."""
 
     @staticmethod
     def config_defaults(base_dir: str):

@@ -1,15 +1,20 @@
-"""The backfill tick: at least once a second, at most a third of a core, and still wired into
-the Dagster version we run."""
+"""The backfill tick: at least once a second, at most a third of a core, still wired into
+the Dagster version we run, and chosen by dagster.yaml (`backfill_tick`: ours or Dagster's)."""
 
 from __future__ import annotations
 
 import inspect
 import sys
+from pathlib import Path
 
+import dagster as dg
 import pytest
 from dagster._daemon import backfill
 
 from reddit_assets.instance.daemon_ticks import MIN_TICK_SECONDS, BackfillTick, set_backfill_tick
+from reddit_assets.instance.sqlite import LocalInstance
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -48,3 +53,42 @@ def test_other_processes_do_not_import_the_daemons(monkeypatch):
     monkeypatch.delitem(sys.modules, "dagster._daemon.controller", raising=False)
     set_backfill_tick()
     assert "dagster._daemon.controller" not in sys.modules
+
+
+def _ticking(backfill_tick: str | None, instance_class: str = "TickingInstance"):
+    module = (
+        "reddit_assets.instance.ticking" if instance_class == "TickingInstance" else "reddit_assets.instance.sqlite"
+    )
+    overrides: dict = {"instance_class": {"module": module, "class": instance_class}}
+    if backfill_tick is not None:
+        overrides["backfill_tick"] = backfill_tick
+    return dg.instance_for_test(overrides=overrides)
+
+
+@pytest.mark.parametrize("instance_class", ["TickingInstance", "LocalInstance"])
+@pytest.mark.parametrize(("setting", "ours"), [(None, True), ("adaptive", True), ("dagster", False)])
+def test_dagster_yaml_chooses_the_backfill_tick(monkeypatch, instance_class, setting, ours):
+    from dagster._daemon import controller
+
+    monkeypatch.setattr(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS", 30)
+    with _ticking(setting, instance_class) as instance:
+        assert instance.backfill_tick == (setting or "adaptive")
+        assert isinstance(controller.DEFAULT_DAEMON_INTERVAL_SECONDS, BackfillTick) is ours
+        if not ours:  # stock Dagster: its own constant, untouched
+            assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30
+
+
+def test_a_backfill_tick_that_is_neither_is_refused_naming_the_key():
+    with pytest.raises(dg.DagsterInvalidConfigError, match="backfill_tick"), _ticking("fast"):
+        pass
+
+
+def test_the_local_dagster_yaml_runs_stock_dagsters_queue_and_our_tick(tmp_path, monkeypatch):
+    """The repository's dagster.yaml (make demo's): LocalInstance with the adaptive tick, and
+    Dagster's own QueuedRunCoordinator looking every second."""
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance, LocalInstance) and instance.backfill_tick == "adaptive"
+        assert type(instance.run_coordinator) is dg.QueuedRunCoordinator
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
