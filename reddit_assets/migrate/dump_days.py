@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reddit_assets.files.atomic import staged_file
 from reddit_assets.files.raw_file import RAW_FORMAT, RawFileError, read_raw_file
@@ -26,7 +26,7 @@ class DayJob:
 
     day: dt.date
     name: str  # as the config spells it
-    spilled: Path
+    spilled: tuple[Path, ...]  # the day's spill files, one per process that wrote some of its lines
     staged: Path
     target: Path
     sources: tuple[tuple[str, str, int], ...]  # (name, SHA-256, bytes) of every dump file, by index
@@ -44,29 +44,36 @@ class BuiltDay:
     comments: int = 0
 
 
-@dataclass
-class _Item:
+class _Item(NamedTuple):  # a tuple: one per line of the day, built 3x faster than a dataclass
     retrieved: float
     created: float
     raw: bytes
+    order: tuple[int, int] = (-1, 0)  # (source file index, line number): which line is later
 
 
 def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def _spilled_items(path: Path, items: dict[tuple[str, str], _Item]) -> list[int]:
-    """Merge a spill file into `items` (newest retrieval wins; a later line on a tie); the source files used."""
+def _spilled_items(paths: tuple[Path, ...], items: dict[tuple[str, str], _Item]) -> list[int]:
+    """Merge spill files into `items` (newest retrieval wins; the later line on a tie, by source file and
+    line number, so the files' order and the order of records in them do not matter); the source files used."""
     sources = set()
-    with open(path, "rb") as handle:
-        for record in handle:
-            code, item_id, retrieved, created, index, _number, raw = record.rstrip(b"\n").split(b"\t", 6)
-            key = (code.decode(), item_id.decode())
-            new = _Item(float(retrieved), float(created), raw)
-            old = items.get(key)
-            if old is None or new.retrieved >= old.retrieved:
-                items[key] = new
-            sources.add(int(index))
+    get = items.get
+    for path in paths:
+        with open(path, "rb") as handle:
+            for record in handle:
+                code, item_id, retrieved, created, index, number, raw = record.split(b"\t", 6)
+                key = (code.decode(), item_id.decode())
+                new = _Item(float(retrieved), float(created), raw[:-1], (int(index), int(number)))  # raw: no newline
+                old = get(key)
+                if (
+                    old is None
+                    or new.retrieved > old.retrieved
+                    or (new.retrieved == old.retrieved and new.order >= old.order)
+                ):
+                    items[key] = new
+                sources.add(new.order[0])
     return sorted(sources)
 
 
@@ -88,7 +95,11 @@ def _earlier_items(document: dict, items: dict[tuple[str, str], _Item]) -> None:
 
 def _write_day(path: Path, header: dict, items: dict[tuple[str, str], _Item]) -> tuple[str, int, int, int]:
     """Write the day's raw file into the staging folder; (SHA-256, bytes, submissions, comments)."""
-    lists = {code: sorted(((i.created, k[1], i.raw) for k, i in items.items() if k[0] == code)) for code in _LIST_OF}
+    lists: dict[str, list[tuple[float, str, bytes]]] = {code: [] for code in _LIST_OF}
+    for (code, item_id), item in items.items():
+        lists[code].append((item.created, item_id, item.raw))
+    for rows in lists.values():
+        rows.sort()
     body = [b'{"format":', _json(RAW_FORMAT)]
     body += [b"," + _json(key) + b":" + _json(value) for key, value in header.items()]
     for code, key in _LIST_OF.items():
