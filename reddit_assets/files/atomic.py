@@ -101,6 +101,16 @@ class DiskWriteError(OSError):
     def __str__(self) -> str:
         return str(self.strerror)  # always the message given above
 
+    def __reduce__(self):  # picklable as itself: raised in a worker process, it reaches the caller whole
+        return _disk_write_error, (self.path, self.errno, self.strerror)
+
+
+def _disk_write_error(path: str, errno: int, message: str) -> DiskWriteError:
+    error = DiskWriteError.__new__(DiskWriteError)
+    OSError.__init__(error, errno, message)
+    error.path = path
+    return error
+
 
 def _writer_of(tmp_name: str, prefix: str) -> tuple[str | None, int | None]:
     """(host, pid) from `.<name>.<host>.<pid>.<token>.tmp`; (None, None) for any other shape."""

@@ -26,7 +26,7 @@ class DayJob:
 
     day: dt.date
     name: str  # as the config spells it
-    spilled: Path
+    spilled: tuple[Path, ...]  # the day's spill files, one per process that wrote some of its lines
     staged: Path
     target: Path
     sources: tuple[tuple[str, str, int], ...]  # (name, SHA-256, bytes) of every dump file, by index
@@ -44,30 +44,37 @@ class BuiltDay:
     comments: int = 0
 
 
-@dataclass
-class _Item:
-    retrieved: float
-    created: float
-    raw: bytes
+# One item of the day, a plain tuple (one per line: a NamedTuple or dataclass costs 2-3x more to
+# build): (retrieval time, created_utc, the line, its source file's index and its line number as
+# they were spilled, in ASCII digits: read as numbers only to break a tie).
+_Item = tuple[float, float, bytes, bytes, bytes]
+_EARLIER = b"-1", b"0"  # an earlier import's item comes before every line of this one
 
 
 def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def _spilled_items(path: Path, items: dict[tuple[str, str], _Item]) -> list[int]:
-    """Merge a spill file into `items` (newest retrieval wins; a later line on a tie); the source files used."""
+def _spilled_items(paths: tuple[Path, ...], items: dict[tuple[str, str], _Item]) -> list[int]:
+    """Merge spill files into `items` (newest retrieval wins; the later line on a tie, by source file and
+    line number, so the files' order and the order of records in them do not matter); the source files used."""
     sources = set()
-    with open(path, "rb") as handle:
-        for record in handle:
-            code, item_id, retrieved, created, index, _number, raw = record.rstrip(b"\n").split(b"\t", 6)
-            key = (code.decode(), item_id.decode())
-            new = _Item(float(retrieved), float(created), raw)
-            old = items.get(key)
-            if old is None or new.retrieved >= old.retrieved:
-                items[key] = new
-            sources.add(int(index))
-    return sorted(sources)
+    get = items.get
+    for path in paths:
+        with open(path, "rb") as handle:
+            for record in handle:
+                code, item_id, retrieved, created, index, number, raw = record.split(b"\t", 6)
+                key = (code.decode(), item_id.decode())
+                seconds = float(retrieved)
+                old = get(key)
+                if (
+                    old is None
+                    or seconds > old[0]
+                    or (seconds == old[0] and (int(index), int(number)) >= (int(old[3]), int(old[4])))
+                ):
+                    items[key] = (seconds, float(created), raw[:-1], index, number)  # the line without its newline
+                sources.add(index)
+    return sorted({int(i) for i in sources})
 
 
 def _is_dump_day(document: dict) -> bool:
@@ -81,14 +88,18 @@ def _earlier_items(document: dict, items: dict[tuple[str, str], _Item]) -> None:
         for item in document[key]:
             old = items.get((code, item["id"]))
             retrieved = retrieval_time(item)
-            if old is None or retrieved > old.retrieved:
+            if old is None or retrieved > old[0]:
                 created = item.get("created_utc")
-                items[(code, item["id"])] = _Item(retrieved, float(created or 0), _json(item))
+                items[(code, item["id"])] = (retrieved, float(created or 0), _json(item), *_EARLIER)
 
 
 def _write_day(path: Path, header: dict, items: dict[tuple[str, str], _Item]) -> tuple[str, int, int, int]:
     """Write the day's raw file into the staging folder; (SHA-256, bytes, submissions, comments)."""
-    lists = {code: sorted(((i.created, k[1], i.raw) for k, i in items.items() if k[0] == code)) for code in _LIST_OF}
+    lists: dict[str, list[tuple[float, str, bytes]]] = {code: [] for code in _LIST_OF}
+    for (code, item_id), item in items.items():
+        lists[code].append((item[1], item_id, item[2]))
+    for rows in lists.values():
+        rows.sort()
     body = [b'{"format":', _json(RAW_FORMAT)]
     body += [b"," + _json(key) + b":" + _json(value) for key, value in header.items()]
     for code, key in _LIST_OF.items():
@@ -132,7 +143,7 @@ def build_day(job: DayJob) -> BuiltDay:
             return BuiltDay(CONFLICT, reason, used[0])
         else:
             status = REPLACED
-    newest = max((i.retrieved for i in items.values()), default=0) or max(i.created for i in items.values())
+    newest = max((i[0] for i in items.values()), default=0) or max(i[1] for i in items.values())
     header = {
         "subreddit": job.name,
         "date": job.day.isoformat(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.scanner
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -25,9 +26,12 @@ SUBMISSION, COMMENT = "submission", "comment"
 MAX_WINDOW = 2**31  # the dumps' zstd window: the default decompressor refuses their frames
 _MONTHLY = re.compile(r"(RS|RC)_(\d{4})-(\d{2})\.zst", re.ASCII)
 _PER_SUBREDDIT = re.compile(r"([A-Za-z0-9_]{2,21})_(submissions|comments)\.zst", re.ASCII)
+# json.loads' own steps without its Python wrappers (decode, raw_decode): the C scanner, and the
+# whitespace rule of the text around the value, with the same messages on a bad line.
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: a class, not its context
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
 # Every `"subreddit": "<name>"` of a line, nested ones (a crosspost's parent) included: the
 # line's own is one of them, so a line none of whose names is configured is skipped unparsed.
-_decode = json.JSONDecoder().decode
 _SUBREDDIT_VALUE = re.compile(rb'"subreddit"\s*:\s*"([A-Za-z0-9_]{1,32})"')
 
 
@@ -89,11 +93,29 @@ def retrieval_time(item: dict) -> float:
         item.get("retrieved_utc"),
         meta.get("retrieved_2nd_on") if type(meta) is dict else None,
     ):
-        if value is not None:
-            seconds = epoch_seconds(value)
-            if seconds is not None and seconds > newest:
-                newest = float(seconds)
+        if value is None:
+            continue
+        if type(value) is not int and type(value) is not float:  # the common case needs no epoch_seconds call
+            value = epoch_seconds(value)
+            if value is None:
+                continue
+        if value > newest:
+            newest = float(value)
     return newest
+
+
+def _decode(text: str) -> object:
+    """json.loads(text), raising the JSONDecodeError it would."""
+    start = 0 if text[:1] == "{" else _JSON_SPACE.match(text).end()  # type: ignore[union-attr]
+    try:
+        value, end = _scan(text, start)
+    except StopIteration as err:
+        raise json.JSONDecodeError("Expecting value", text, err.value) from None
+    if end != len(text):
+        end = _JSON_SPACE.match(text, end).end()  # type: ignore[union-attr]
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def parse_line(raw: bytes, latest: float) -> Line:

@@ -5,8 +5,9 @@
    all-of-Reddit file (RS_/RC_) a line none of whose `"subreddit": "..."` values is configured
    is counted and skipped before it is parsed. A parsed line of a configured subreddit is
    checked as a table load would check it (in batches) and appended, exactly as the dump wrote
-   it, to a spill file per (day, subreddit) in the import's private staging folder: days are
-   never held in memory, so memory does not depend on the dumps' size.
+   it, to a spill file per (day, subreddit) and parsing process in the import's private staging
+   folder, by the process that parsed it: days are never held in memory, so memory does not
+   depend on the dumps' size.
 2. Each spilled day is assembled (the newest retrieval of an item wins; with an existing
    dump-made raw file of that day, its items take part too), written into the staging folder and
    renamed into place. A day that already holds a scrape (or another import) is a conflict,
@@ -36,7 +37,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from reddit_assets.config import AppConfig
-from reddit_assets.files.atomic import DiskWriteError, fsync_dir, sha256_file
+from reddit_assets.files.atomic import fsync_dir, sha256_file
 from reddit_assets.files.paths import raw_file_path
 from reddit_assets.files.raw_file import size_problem
 from reddit_assets.migrate.dump_days import BuiltDay, DayJob, build_day
@@ -60,7 +61,6 @@ CHUNK_BYTES = 4 << 20
 CHUNKS_AHEAD = 4
 DAYS_AHEAD = 8  # days being built by workers while this process places the ones before
 PROCESS_MIN_BYTES = 64 << 20
-SPILL_BUFFER = 32 << 20  # spilled bytes held before they are appended to their files
 BAD_LINES_SHOWN = 50  # per file; the rest are counted
 PROGRESS_SECONDS = 5.0
 _LIST_OF = {"s": "submissions", "c": "comments"}
@@ -131,36 +131,16 @@ def scan_dumps(root: Path) -> tuple[list[Path], list[Outcome]]:
 
 
 class _Spill:
-    """Append-only NDJSON per (day, subreddit) in the staging folder, buffered in memory up to SPILL_BUFFER."""
+    """The spill files per (day, subreddit) in the staging folder, as the parsing processes report them."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.buffers: dict[tuple[dt.date, str], list[bytes]] = {}
-        self.held = 0
-        self.keys: set[tuple[dt.date, str]] = set()
+        self.files: dict[tuple[dt.date, str], dict[Path, None]] = {}  # in the order first reported
+        self.sizes: dict[tuple[dt.date, str], int] = {}
 
-    def path(self, key: tuple[dt.date, str]) -> Path:
-        return self.folder / key[0].isoformat() / f"{key[1]}.ndjson"
-
-    def add(self, key: tuple[dt.date, str], record: bytes) -> None:
-        self.buffers.setdefault(key, []).append(record)
-        self.held += len(record)
-        if self.held >= SPILL_BUFFER:
-            self.flush()
-
-    def flush(self) -> None:
-        for key, records in self.buffers.items():
-            path = self.path(key)
-            if key not in self.keys:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.keys.add(key)
-            try:
-                with open(path, "ab") as handle:
-                    handle.write(b"".join(records))
-            except OSError as exc:
-                raise DiskWriteError(path, exc) from None
-        self.buffers.clear()
-        self.held = 0
+    def add(self, key: tuple[dt.date, str], path: Path, size: int) -> None:
+        self.files.setdefault(key, {})[path] = None
+        self.sizes[key] = self.sizes.get(key, 0) + size
 
 
 class _Progress:
@@ -216,7 +196,9 @@ class _Reader:
 
     def _lines(self, stream: DumpStream, report: DumpFileReport, dump: DumpFile, index: int) -> bytes | None:
         """Hand the file's text to the workers in chunks of whole lines, in order; the last chunk."""
-        spec = ChunkSpec(dump.kind, dump.all_of_reddit, self.configured, self.timezone, self.latest, index)
+        spec = ChunkSpec(
+            dump.kind, dump.all_of_reddit, self.configured, self.timezone, self.latest, index, self.spill.folder
+        )
         ahead: deque[Future] = deque()
         lines, last = 0, None
         for chunk in stream.chunks(CHUNK_BYTES):
@@ -242,8 +224,8 @@ class _Reader:
             report.bad(number, reason)
         report.other_subreddits += result.other_subreddits
         report.kept += result.kept
-        for key, records in result.records.items():
-            self.spill.add(key, records)
+        for key, (path, size) in result.spilled.items():
+            self.spill.add(key, path, size)
 
     def _refuse_after_cut(
         self, report: DumpFileReport, dump: DumpFile, stream: DumpStream, cut: StreamCut, last: bytes | None
@@ -284,7 +266,7 @@ class _Assembler:
         self.unsynced: set[Path] = set()
         self.to_record: list[Outcome] = []
 
-    def job(self, key: tuple[dt.date, str], spilled: Path, number: int) -> tuple[Outcome, DayJob | None]:
+    def job(self, key: tuple[dt.date, str], spill: _Spill, number: int) -> tuple[Outcome, DayJob | None]:
         """The day's outcome so far, and what a worker is to build (None: refused here)."""
         day, name = key
         target = raw_file_path(self.data_dir, day, name)
@@ -297,11 +279,12 @@ class _Assembler:
         if day > self.today:
             outcome.status, outcome.reason = BAD, f"date {day} is in the future (today is {self.today})"
             return outcome, None
-        problem = size_problem(spilled.stat().st_size)
+        problem = size_problem(spill.sizes[key])
         if problem:
             outcome.status, outcome.reason = BAD, f"the day's lines are too big for one raw file: {problem}"
             return outcome, None
         sources = tuple((f.path.name, f.sha256, f.size) for f in self.files)
+        spilled = tuple(spill.files[key])
         return outcome, DayJob(day, name, spilled, self.staging / f"day-{number}.json", target, sources, self.overwrite)
 
     def settle(self, outcome: Outcome, built: BuiltDay, staged: Path) -> Outcome:
@@ -387,7 +370,6 @@ def import_dumps(
         reader = _Reader({n.lower(): n for n in config.names}, config.schedule.timezone, spill, meter, pool)
         for index, path in enumerate(paths):
             report.files.append(reader.read(path, index))
-        spill.flush()
         report.read_seconds = time.perf_counter() - meter.started
         assembler = _Assembler(
             report,
@@ -407,8 +389,8 @@ def import_dumps(
             meter.days += 1
             meter.tick("writing days")
 
-        for number, key in enumerate(sorted(spill.keys)):
-            outcome, job = assembler.job(key, spill.path(key), number)
+        for number, key in enumerate(sorted(spill.files)):
+            outcome, job = assembler.job(key, spill, number)
             if job is None:
                 report.outcomes.append(outcome)
                 continue

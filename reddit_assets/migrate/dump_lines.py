@@ -1,16 +1,21 @@
 """One chunk of a dump's lines -> spill records per (day, subreddit), bad lines, counts.
 
-Pure and picklable, so chunks are parsed in worker processes while the importer decompresses
-the next ones (see dump_import). A spill record is the line as the dump wrote it behind a
-tab-separated head: kind code, id, retrieval time, created_utc, source file index, line number.
+Picklable, so chunks are parsed in worker processes while the importer decompresses the next
+ones (see dump_import). A spill record is the line as the dump wrote it behind a tab-separated
+head: kind code, id, retrieval time, created_utc, source file index, line number. The worker
+appends a chunk's records to its own spill file per (day, subreddit) itself: the records never
+travel back to the importer's process, which only learns which files grew by how much.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from reddit_assets.files.atomic import DiskWriteError
 from reddit_assets.files.item_checks import BadItemError
 from reddit_assets.files.normalize import check_items
 from reddit_assets.migrate.dump_format import COMMENT, SUBMISSION, LineProblem, parse_line, subreddit_candidates
@@ -29,11 +34,12 @@ class ChunkSpec:
     timezone: str
     latest: float  # the newest believable created_utc
     index: int  # the source file's position in the import
+    spill: Path  # the import's spill folder
 
 
 @dataclass
 class ChunkResult:
-    records: dict[tuple[dt.date, str], bytes] = field(default_factory=dict)
+    spilled: dict[tuple[dt.date, str], tuple[Path, int]] = field(default_factory=dict)  # (file, bytes added)
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     other_subreddits: int = 0
     kept: int = 0
@@ -61,29 +67,48 @@ def parse_chunk(spec: ChunkSpec, first_number: int, data: bytes) -> ChunkResult:
     days = _Days(spec.timezone)
     pending: list = []
     spilled: dict[tuple[dt.date, str], list[bytes]] = {}
+    configured, all_of_reddit, latest = spec.configured, spec.all_of_reddit, spec.latest
     for number, raw in enumerate(data.split(b"\n"), first_number):
-        if not raw.strip():
+        stripped = raw.strip()
+        if not stripped:
             continue
-        if spec.all_of_reddit:
+        if all_of_reddit:
             names = subreddit_candidates(raw)
             if names and not any(n.lower() in configured_bytes for n in names):
                 result.other_subreddits += 1
                 continue
         try:
-            line = parse_line(raw, spec.latest)
+            line = parse_line(raw, latest)
         except LineProblem as exc:
             result.bad.append((number, str(exc)))
             continue
-        if line.subreddit.lower() not in spec.configured:
+        if line.subreddit.lower() not in configured:
             result.other_subreddits += 1
             continue
-        pending.append((line, number, raw))
+        pending.append((line, number, stripped))
         if len(pending) >= CHECK_BATCH:
             _spill(spec, pending, result, days, spilled)
             pending = []
     _spill(spec, pending, result, days, spilled)
-    result.records = {key: b"".join(parts) for key, parts in spilled.items()}
+    for key, parts in spilled.items():
+        result.spilled[key] = _append(spill_path(spec.spill, key, os.getpid()), b"".join(parts))
     return result
+
+
+def spill_path(folder: Path, key: tuple[dt.date, str], writer: int) -> Path:
+    """The spill file of (day, subreddit) that process `writer` appends to: one per process, so no
+    two processes write one file; the order of the records across them does not matter (dump_days)."""
+    return folder / key[0].isoformat() / f"{key[1]}.{writer}.ndjson"
+
+
+def _append(path: Path, data: bytes) -> tuple[Path, int]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise DiskWriteError(path, exc) from None
+    return path, len(data)
 
 
 def _spill(spec: ChunkSpec, pending: list, result: ChunkResult, days: _Days, spilled: dict) -> None:
@@ -97,9 +122,14 @@ def _spill(spec: ChunkSpec, pending: list, result: ChunkResult, days: _Days, spi
                 raise
             line, number, _raw = pending.pop(exc.item_id)
             result.bad.append((number, f"{spec.kind} {line.id!r}: field '{exc.field}': {exc.problem}"))
-    code = KIND_CODE[spec.kind]
-    for line, number, raw in pending:
-        key = (days.of(line.created), spec.configured[line.subreddit.lower()])
-        head = f"{code}\t{line.id}\t{line.retrieved!r}\t{line.created!r}\t{spec.index}\t{number}\t".encode()
-        spilled.setdefault(key, []).append(head + raw.strip() + b"\n")
-        result.kept += 1
+    code, index, configured = KIND_CODE[spec.kind], spec.index, spec.configured
+    key, parts = None, []
+    for line, number, raw in pending:  # `raw` stripped; its parts are joined once per chunk
+        new_key = (days.of(line.created), configured[line.subreddit.lower()])
+        if new_key != key:  # a dump runs in time order: mostly the key of the line before
+            key = new_key
+            parts = spilled.setdefault(key, [])
+        parts.append(f"{code}\t{line.id}\t{line.retrieved!r}\t{line.created!r}\t{index}\t{number}\t".encode())
+        parts.append(raw)
+        parts.append(b"\n")
+    result.kept += len(pending)

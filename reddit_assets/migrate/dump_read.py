@@ -74,7 +74,9 @@ class DumpStream:
     def chunks(self, size: int) -> Iterator[bytes]:
         """The decompressed text in pieces of about `size` bytes, each made of whole lines joined by
         newlines (none at the end): a line is never split across pieces, nor looked at here."""
-        parts: list[bytes] = []  # whole lines, each piece ending with its newline
+        # Pieces of whole lines, the last one ending with its newline; views of the decoded blocks,
+        # so a chunk's bytes are copied once, when it is joined (without its last newline).
+        parts: list[bytes | memoryview] = []
         held = 0
         pending = b""  # the start of a line whose end has not been decoded yet
         try:
@@ -83,20 +85,28 @@ class DumpStream:
                 if end < 0:
                     pending += block
                     continue
-                parts.append(pending + block[: end + 1] if pending else block[: end + 1])
-                held += len(parts[-1])
+                if pending:
+                    parts.append(pending)
+                parts.append(memoryview(block)[: end + 1])
+                held += len(pending) + end + 1
                 pending = block[end + 1 :]
                 if held >= size:
-                    yield b"".join(parts)[:-1]
+                    yield _joined(parts)
                     parts, held = [], 0
         except StreamCut as cut:
             self.cut = cut
             self.partial_line = bool(pending.strip())
             if parts:
-                yield b"".join(parts)[:-1]
+                yield _joined(parts)
             while self._read():  # the rest still counts in the file's SHA-256
                 pass
             return
         text = b"".join(parts) + pending  # a last line without a newline is complete when the stream is
         if text.strip():
             yield text[:-1] if text.endswith(b"\n") else text
+
+
+def _joined(parts: list[bytes | memoryview]) -> bytes:
+    """The pieces as one bytes, without the newline that ends the last one."""
+    parts[-1] = memoryview(parts[-1])[:-1]
+    return b"".join(parts)
