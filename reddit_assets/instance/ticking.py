@@ -19,18 +19,6 @@ from reddit_assets.instance.daemon_ticks import set_backfill_tick
 ADAPTIVE, DAGSTER = "adaptive", "dagster"
 
 
-def ticking_config_schema() -> dict[str, Field]:
-    """The `backfill_tick` key, the one dagster.yaml setting this instance class adds."""
-    return {
-        "backfill_tick": Field(
-            Enum("BackfillTick", [EnumValue(ADAPTIVE), EnumValue(DAGSTER)]),
-            is_required=False,
-            default_value=ADAPTIVE,
-            description="adaptive: our tick (1 s or more, at most a third of a core); dagster: Dagster's 30 s.",
-        )
-    }
-
-
 class TickingInstance(DagsterInstance):
     """A Dagster instance that sets the backfill tick dagster.yaml chooses, in the daemon process."""
 
@@ -42,8 +30,17 @@ class TickingInstance(DagsterInstance):
 
     @classmethod
     def config_schema(cls) -> dict[str, Field]:
-        return ticking_config_schema()
+        """The `backfill_tick` key, the one dagster.yaml setting this instance class adds."""
+        return {
+            "backfill_tick": Field(
+                Enum("BackfillTick", [EnumValue(ADAPTIVE), EnumValue(DAGSTER)]),
+                is_required=False,
+                default_value=ADAPTIVE,
+                description="adaptive: our tick (1 s or more, at most a third of a core); dagster: Dagster's 30 s.",
+            )
+        }
 
     @staticmethod
     def config_defaults(base_dir: str) -> Any:
+        # Dagster asks a custom instance class for its defaults; DagsterInstance itself has none.
         return InstanceRef.config_defaults(base_dir)

@@ -32,6 +32,8 @@ from reddit_assets_tests.faults.support import (
 )
 from reddit_assets_tests.harness import configure
 
+pytestmark = pytest.mark.integration
+
 HOSTILE_NAMES = [
     "../etc",
     "..",
@@ -99,7 +101,6 @@ def test_malformed_partition_keys_are_refused_before_any_step(monkeypatch, tmp_p
     assert not (data_dir(tmp_path) / "scrapes").exists()
 
 
-@pytest.mark.integration  # runs the dagster CLI in a child process
 def test_malformed_partition_keys_on_the_command_line_give_a_clear_error(monkeypatch, tmp_path, reddit_server):
     configure(monkeypatch, tmp_path, reddit_url=reddit_server.url, subreddits=[{"name": "goodname"}])
     env = subprocess_env()

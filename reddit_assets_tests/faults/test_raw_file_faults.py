@@ -21,6 +21,8 @@ from reddit_assets_tests.faults.support import (
 )
 from reddit_assets_tests.harness import configure
 
+pytestmark = pytest.mark.integration
+
 NAME = "damaged"
 READERS = [
     dg.AssetKey(["reddit", "submissions"]),

@@ -13,6 +13,7 @@ from dagster._daemon import backfill
 
 from reddit_assets.instance.daemon_ticks import MIN_TICK_SECONDS, BackfillTick, set_backfill_tick
 from reddit_assets.instance.sqlite import LocalInstance
+from reddit_assets.instance.ticking import TickingInstance
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,17 +56,14 @@ def test_other_processes_do_not_import_the_daemons(monkeypatch):
     assert "dagster._daemon.controller" not in sys.modules
 
 
-def _ticking(backfill_tick: str | None, instance_class: str = "TickingInstance"):
-    module = (
-        "reddit_assets.instance.ticking" if instance_class == "TickingInstance" else "reddit_assets.instance.sqlite"
-    )
-    overrides: dict = {"instance_class": {"module": module, "class": instance_class}}
+def _ticking(backfill_tick: str | None, instance_class: type = TickingInstance):
+    overrides: dict = {"instance_class": {"module": instance_class.__module__, "class": instance_class.__name__}}
     if backfill_tick is not None:
         overrides["backfill_tick"] = backfill_tick
     return dg.instance_for_test(overrides=overrides)
 
 
-@pytest.mark.parametrize("instance_class", ["TickingInstance", "LocalInstance"])
+@pytest.mark.parametrize("instance_class", [TickingInstance, LocalInstance], ids=lambda c: c.__name__)
 @pytest.mark.parametrize(("setting", "ours"), [(None, True), ("adaptive", True), ("dagster", False)])
 def test_dagster_yaml_chooses_the_backfill_tick(monkeypatch, instance_class, setting, ours):
     from dagster._daemon import controller
